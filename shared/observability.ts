@@ -1,0 +1,29 @@
+// One Powertools Logger and Metrics per container. Handlers add the Lambda context through middy;
+// the CLI and tests use the same objects (metrics go to stdout as EMF, or are silenced).
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+
+export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'spotguard' });
+
+export const metrics = new Metrics({
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Spotguard',
+  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'spotguard',
+});
+
+export { MetricUnit };
+
+/** Metric names spotguard emits (alarms in serverless.yml refer to these). */
+export const metricNames = {
+  timeToCordonMs: 'TimeToCordonMs',
+  drainDurationMs: 'DrainDurationMs',
+  podsEvicted: 'PodsEvicted',
+  podsBlockedByPdb: 'PodsBlockedByPdb',
+  deadlineMissed: 'DeadlineMissed',
+  interruptedSpotPool: 'InterruptedSpotPool',
+  replacementsLaunched: 'ReplacementsLaunched',
+  zonalScaleOuts: 'ZonalScaleOuts',
+  lifecycleActionsCompleted: 'LifecycleActionsCompleted',
+  lifecycleCompleteFailed: 'LifecycleCompleteFailed',
+  eventsIgnored: 'EventsIgnored',
+  duplicateEvents: 'DuplicateEvents',
+} as const;
