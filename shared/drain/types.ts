@@ -1,0 +1,175 @@
+// Public types of the drain engine. The functions live beside this file (index.ts re-exports all):
+// drainNode (executor.ts), cordonNode / uncordonNode (cordon.ts), planDrain (planner.ts),
+// nodeDrainStatus (status.ts).
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+
+export type TaintEffect = 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+
+export interface DrainOptions {
+  /** e.g. 'spot-interruption' → taint key spotguard.io/spot-interruption */
+  reason: string;
+  /** When the instance is gone. undefined = manual/lifecycle drain: pods' own grace + timeoutMs. */
+  deadline?: Date;
+  /** Used when there is no deadline (default 10 min). */
+  timeoutMs?: number;
+  /** Terminations must finish this long before the deadline (default 10 s). */
+  safetyMarginMs?: number;
+  /** Overrides every pod's terminationGracePeriodSeconds (like kubectl --grace-period). */
+  gracePeriodSeconds?: number;
+  /** Evict unmanaged bare pods (kubectl --force). */
+  force?: boolean;
+  /** Evict pods with emptyDir volumes (default true). */
+  deleteEmptyDirData?: boolean;
+  /** 'evict' (default) goes through the eviction API and PDBs; 'delete' bypasses them. */
+  evictionMode?: 'evict' | 'delete';
+  taintEffect?: TaintEffect;
+  /** Adds node.kubernetes.io/exclude-from-external-load-balancers to the node. */
+  excludeFromLoadBalancers?: boolean;
+  /** Max eviction requests in flight (default 32). */
+  concurrency?: number;
+  /** Per-pod Kubernetes Events: 'problems' (default: EvictionBlocked/EvictionFailed) or 'all'. */
+  podEvents?: 'all' | 'problems';
+  /** Identity for the per-node Lease (e.g. the Lambda request id). */
+  holder: string;
+  /** stop/hibernate: the node comes back, so a later uncordon undoes our cordon. */
+  comingBack?: boolean;
+  dryRun?: boolean;
+  /** Wait until stateful pods' VolumeAttachments are gone (default true). */
+  waitForVolumeDetach?: boolean;
+  /** Stop waiting (e.g. Lambda about to time out) and report what is left. */
+  signal?: AbortSignal;
+  onProgress?: (p: DrainProgress) => void;
+  logger?: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+  metrics?: Pick<Metrics, 'addMetric'>;
+}
+
+export interface DrainProgress {
+  phase: 'cordoned' | 'planned' | 'evicting' | 'waiting' | 'done';
+  /** Pods planned for eviction that are not gone yet. */
+  podsLeft: number;
+  podsTotal: number;
+  /** Budgets currently refusing an eviction, with how many pods wait on each. */
+  blockers: { budget: string; waiting: number }[];
+  elapsedMs: number;
+}
+
+export type SkipReason =
+  | 'mirror-pod'
+  | 'daemonset'
+  | 'finished'
+  | 'terminating'
+  | 'unmanaged'
+  | 'local-storage'
+  | 'spotguard';
+
+export interface SkippedPod {
+  namespace: string;
+  name: string;
+  reason: SkipReason;
+  detail: string;
+}
+
+export interface PlannedEviction {
+  namespace: string;
+  name: string;
+  uid: string;
+  /** Grace period to send, already capped by the deadline. 0 = immediate. */
+  gracePeriodSeconds: number;
+  priority: number;
+  /** Uses a PVC bound to a zonal PV (EBS): evicted first, volume detach awaited. */
+  stateful: boolean;
+  /** Names of the zonal PVs the pod uses. */
+  persistentVolumes: string[];
+  /** "namespace/name" of the PodDisruptionBudget covering the pod (first one when several). */
+  budget?: string;
+  /** More than one PDB selects the pod: the eviction API refuses such pods. */
+  multipleBudgets?: boolean;
+  /** From current PDB status: this pod's eviction is expected to wait for the budget. */
+  expectedBlocked: boolean;
+}
+
+export interface BudgetGroup {
+  budget: string;
+  disruptionsAllowed: number;
+  /** Pods of this drain under the budget, in eviction order ("namespace/name"). */
+  pods: string[];
+  expectedBlocked: number;
+}
+
+export interface DrainPlan {
+  node: string;
+  createdAt: string;
+  deadline?: string;
+  /** Terminations must be done by this time (deadline − margin, or now + timeout). */
+  waitUntil: string;
+  evictions: PlannedEviction[];
+  skipped: SkippedPod[];
+  budgets: BudgetGroup[];
+}
+
+export type PodOutcome =
+  | {
+      namespace: string;
+      name: string;
+      outcome: 'evicted';
+      goneAfterMs: number;
+      volumesReleasedAfterMs?: number;
+    }
+  | { namespace: string; name: string; outcome: 'blocked-by-pdb'; pdb: string }
+  | { namespace: string; name: string; outcome: 'skipped'; reason: string }
+  | { namespace: string; name: string; outcome: 'failed'; error: string }
+  | { namespace: string; name: string; outcome: 'still-terminating' };
+
+export interface CordonResult {
+  node: string;
+  /** When the API server accepted the cordon (or when we saw it was already ours). */
+  acknowledgedAt: string;
+  /** API requests made to cordon (GET + PATCH, plus retries on conflict). */
+  requests: number;
+  /** Set when someone else had already cordoned the node; their cordon is kept. */
+  alreadyCordonedBy?: string;
+  /** false when the node already carried spotguard's cordon and taint (no PATCH sent). */
+  changed: boolean;
+}
+
+export interface UncordonResult {
+  node: string;
+  changed: boolean;
+  /** unschedulable stays true when the node was cordoned before spotguard came. */
+  leftCordoned: boolean;
+  detail: string;
+}
+
+export interface DrainReport {
+  node: string;
+  reason: string;
+  dryRun: boolean;
+  cordon?: CordonResult;
+  plan: DrainPlan;
+  pods: PodOutcome[];
+  /** PV names whose VolumeAttachment to this node was seen removed. */
+  volumesReleased: string[];
+  complete: boolean;
+  deadlineMissed: boolean;
+  joinedExistingDrain: boolean;
+  durationMs: number;
+  /** Requests spotguard itself sent to the API server for this drain (watches count once). */
+  apiRequests: number;
+}
+
+export interface DrainStatus {
+  node: string;
+  exists: boolean;
+  unschedulable: boolean;
+  cordonedBy?: string;
+  cordonReason?: string;
+  cordonedAt?: string;
+  preCordoned: boolean;
+  comingBack: boolean;
+  spotguardTaints: string[];
+  lease?: { holder?: string; renewTime?: string; expired: boolean; outcome?: string };
+  /** Pods a drain would still evict now. */
+  podsToEvict: number;
+  podsSkipped: number;
+}
