@@ -1,0 +1,199 @@
+// Kubernetes API clients: from a kubeconfig (CLI, simulator, tests) or for an EKS cluster from
+// inside Lambda (DescribeCluster + an IAM bearer token).
+//
+// Token refresh in a warm container: client-node 2.x asks the KubeConfig for auth on every
+// request (applySecurityAuthentication → applyAuthorizationHeader → the first Authenticator whose
+// isAuthProvider(user) is true). We register an Authenticator for our own token-less user that
+// asks EksTokenSource for the current token, so a KubeConfig built once keeps working past the
+// 15-minute token lifetime without being rebuilt.
+import { delimiter } from 'node:path';
+import { DescribeClusterCommand, type EKSClient } from '@aws-sdk/client-eks';
+import {
+  AppsV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  EventsV1Api,
+  KubeConfig,
+  PolicyV1Api,
+  StorageV1Api,
+  type User,
+} from '@kubernetes/client-node';
+import { awsClients, awsRegionFromEnv } from '../aws/clients.ts';
+import { type CredentialsInput, EksTokenSource } from './eks-token.ts';
+
+export interface KubeClients {
+  config: KubeConfig;
+  core: CoreV1Api;
+  policy: PolicyV1Api;
+  coordination: CoordinationV1Api;
+  storage: StorageV1Api;
+  apps: AppsV1Api;
+  events: EventsV1Api;
+  /** API server URL. */
+  server: string;
+}
+
+/** Builds the typed API clients for a loaded KubeConfig. */
+export function kubeClientsFromConfig(config: KubeConfig): KubeClients {
+  const server = config.getCurrentCluster()?.server;
+  if (!server)
+    throw new Error(`kubeconfig context "${config.getCurrentContext()}" has no cluster server URL`);
+  return {
+    config,
+    core: config.makeApiClient(CoreV1Api),
+    policy: config.makeApiClient(PolicyV1Api),
+    coordination: config.makeApiClient(CoordinationV1Api),
+    storage: config.makeApiClient(StorageV1Api),
+    apps: config.makeApiClient(AppsV1Api),
+    events: config.makeApiClient(EventsV1Api),
+    server,
+  };
+}
+
+/** From a kubeconfig file: `path`, else $KUBECONFIG / ~/.kube/config; optional context name. */
+export function kubeClientsFromKubeconfig(path?: string, context?: string): KubeClients {
+  const config = new KubeConfig();
+  if (path) config.loadFromFile(path);
+  else config.loadFromDefault();
+  if (context) {
+    if (!config.getContextObject(context)) {
+      throw new Error(`kubeconfig ${path ?? '(default)'} has no context "${context}"`);
+    }
+    config.setCurrentContext(context);
+  }
+  return kubeClientsFromConfig(config);
+}
+
+export interface EksClusterAccess {
+  endpoint: string;
+  /** Base64 PEM, as DescribeCluster returns it. */
+  certificateAuthorityData: string;
+}
+
+// Endpoint and CA do not change for the life of a cluster: one DescribeCluster per container.
+const clusterAccessCache = new Map<string, Promise<EksClusterAccess>>();
+
+export function describeClusterAccess(
+  eks: EKSClient,
+  clusterName: string,
+  region = '',
+): Promise<EksClusterAccess> {
+  const key = `${region}/${clusterName}`;
+  let access = clusterAccessCache.get(key);
+  if (!access) {
+    access = fetchClusterAccess(eks, clusterName);
+    access.catch(() => clusterAccessCache.delete(key));
+    clusterAccessCache.set(key, access);
+  }
+  return access;
+}
+
+async function fetchClusterAccess(eks: EKSClient, clusterName: string): Promise<EksClusterAccess> {
+  const { cluster } = await eks.send(new DescribeClusterCommand({ name: clusterName }));
+  const endpoint = cluster?.endpoint;
+  const certificateAuthorityData = cluster?.certificateAuthority?.data;
+  if (!endpoint)
+    throw new Error(`EKS cluster "${clusterName}" has no endpoint (status ${cluster?.status ?? '?'})`);
+  if (!certificateAuthorityData && endpoint.startsWith('https:')) {
+    throw new Error(`EKS cluster "${clusterName}" has no certificateAuthority.data`);
+  }
+  return { endpoint, certificateAuthorityData: certificateAuthorityData ?? '' };
+}
+
+export interface EksClientOptions {
+  clusterName: string;
+  region: string;
+  /** Default: the shared EKS client from awsClients(). */
+  eks?: EKSClient;
+  /** Default: the EKS client's credential provider (Lambda's role). */
+  credentials?: CredentialsInput;
+  /** Default: AWS_ENDPOINT_URL_STS, else AWS_ENDPOINT_URL, else the regional STS endpoint. */
+  stsEndpoint?: string;
+  /** Clock for the token cache (tests). */
+  now?: () => Date;
+}
+
+const EKS_USER = 'spotguard-eks-iam';
+
+/** Answers for our EKS user only: puts the current (possibly refreshed) bearer token on the request. */
+function eksTokenAuthenticator(tokens: EksTokenSource) {
+  return {
+    isAuthProvider: (user: User) => user.name === EKS_USER,
+    applyAuthentication: async (_user: User, opts: { headers?: Record<string, unknown> }) => {
+      opts.headers ??= {};
+      opts.headers.Authorization = `Bearer ${await tokens.token()}`;
+    },
+  };
+}
+
+export async function kubeClientsForEks(opts: EksClientOptions): Promise<KubeClients> {
+  const eks = opts.eks ?? awsClients({ region: opts.region }).eks;
+  const access = await describeClusterAccess(eks, opts.clusterName, opts.region);
+  const stsEndpoint = opts.stsEndpoint ?? process.env.AWS_ENDPOINT_URL_STS ?? process.env.AWS_ENDPOINT_URL;
+  const tokens = new EksTokenSource({
+    clusterName: opts.clusterName,
+    region: opts.region,
+    credentials: opts.credentials ?? eks.config.credentials,
+    ...(stsEndpoint ? { stsEndpoint } : {}),
+    ...(opts.now ? { now: opts.now } : {}),
+  });
+  const config = new KubeConfig();
+  config.addAuthenticator(eksTokenAuthenticator(tokens));
+  config.loadFromOptions({
+    clusters: [
+      {
+        name: opts.clusterName,
+        server: access.endpoint,
+        ...(access.certificateAuthorityData ? { caData: access.certificateAuthorityData } : {}),
+        skipTLSVerify: false,
+      },
+    ],
+    users: [{ name: EKS_USER }],
+    contexts: [{ name: opts.clusterName, cluster: opts.clusterName, user: EKS_USER }],
+    currentContext: opts.clusterName,
+  });
+  // Fail here, not on the first API call, if a token cannot be made (no credentials, bad region).
+  await tokens.token();
+  return kubeClientsFromConfig(config);
+}
+
+let containerClients: Promise<KubeClients> | undefined;
+
+/**
+ * The clients for this container, built once: from a kubeconfig when SPOTGUARD_KUBECONFIG or
+ * KUBECONFIG is set (CLI, simulator), else for EKS cluster $CLUSTER_NAME in $AWS_REGION.
+ */
+export function getKubeClients(env: NodeJS.ProcessEnv = process.env): Promise<KubeClients> {
+  if (!containerClients) {
+    containerClients = buildKubeClientsFromEnv(env);
+    containerClients.catch(() => {
+      containerClients = undefined;
+    });
+  }
+  return containerClients;
+}
+
+async function buildKubeClientsFromEnv(env: NodeJS.ProcessEnv): Promise<KubeClients> {
+  const context = env.SPOTGUARD_KUBE_CONTEXT || undefined;
+  if (env.SPOTGUARD_KUBECONFIG) return kubeClientsFromKubeconfig(env.SPOTGUARD_KUBECONFIG, context);
+  // KUBECONFIG may be a list of files: client-node's default loader merges them as kubectl does.
+  if (env.KUBECONFIG) {
+    return kubeClientsFromKubeconfig(
+      env.KUBECONFIG.includes(delimiter) ? undefined : env.KUBECONFIG,
+      context,
+    );
+  }
+  const clusterName = env.CLUSTER_NAME;
+  if (!clusterName) {
+    throw new Error(
+      'No Kubernetes access configured: set CLUSTER_NAME (EKS) or SPOTGUARD_KUBECONFIG/KUBECONFIG',
+    );
+  }
+  return kubeClientsForEks({ clusterName, region: awsRegionFromEnv(env) });
+}
+
+/** Forgets the container's cached clients and cluster endpoints (tests). */
+export function resetKubeClients(): void {
+  containerClients = undefined;
+  clusterAccessCache.clear();
+}
