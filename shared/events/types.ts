@@ -85,7 +85,11 @@ export interface ScheduledChangeEvent extends EventBase {
   endTime?: string;
 }
 
-export type AsgActivity = 'launch-successful' | 'launch-unsuccessful' | 'terminate-successful' | 'terminate-unsuccessful';
+export type AsgActivity =
+  | 'launch-successful'
+  | 'launch-unsuccessful'
+  | 'terminate-successful'
+  | 'terminate-unsuccessful';
 
 export interface AsgActivityEvent extends EventBase {
   kind: 'asg-activity';
@@ -116,6 +120,8 @@ export interface ManualEvent extends EventBase {
   /** Required for drain: recorded on the node and in every Kubernetes Event. */
   reason?: string;
   requestedBy?: string;
+  /** Caller-chosen id: part of the dedupKey, so a retry of one request dedupes and two requests do not. */
+  requestId?: string;
   dryRun: boolean;
   force: boolean;
   deleteEmptyDirData: boolean;

@@ -1,0 +1,72 @@
+// Manual payloads (on-call engineers through the CLI, the manual Lambda, or a message on the
+// queue). Unlike AWS events these are typed by people, so unknown fields are rejected: a typo such
+// as "dryrun" must not turn a dry run into a real drain.
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { type EventContext, optional } from './context.ts';
+import { check, EventParseError, joinPath } from './errors.ts';
+import { instanceId, nonEmpty } from './fields.ts';
+import type { ManualEvent } from './types.ts';
+
+export const ManualPayloadSchema = z.strictObject({
+  spotguard: z.literal('manual'),
+  action: z.enum(['drain', 'uncordon', 'status']),
+  node: nonEmpty.optional(),
+  instanceId: instanceId.optional(),
+  reason: z.string().optional(),
+  requestedBy: z.string().optional(),
+  /** Makes two otherwise identical requests distinct (and a retry of one request the same). */
+  requestId: z.string().optional(),
+  dryRun: z.boolean().default(false),
+  force: z.boolean().default(false),
+  deleteEmptyDirData: z.boolean().default(true),
+  gracePeriodSeconds: z.number().int().min(0).optional(),
+  timeoutSeconds: z.number().int().positive().optional(),
+});
+export type ManualPayload = z.input<typeof ManualPayloadSchema>;
+
+export function parseManual(value: unknown, ctx: EventContext): ManualEvent {
+  const p = check(ManualPayloadSchema, value, ctx.path);
+  if ((p.node === undefined) === (p.instanceId === undefined)) {
+    const got = p.node === undefined ? 'neither' : 'both';
+    throw EventParseError.at(
+      joinPath(ctx.path, 'node|instanceId'),
+      `expected exactly one of node or instanceId, got ${got}`,
+    );
+  }
+  if (p.action === 'drain' && !p.reason?.trim()) {
+    throw EventParseError.at(
+      joinPath(ctx.path, 'reason'),
+      'expected a non-empty reason for drain (it is recorded on the node and in every Kubernetes Event)',
+    );
+  }
+  return {
+    kind: 'manual',
+    action: p.action,
+    instanceIds: p.instanceId ? [p.instanceId] : [],
+    ...optional({
+      nodeName: p.node,
+      instanceId: p.instanceId,
+      reason: p.reason,
+      requestedBy: p.requestedBy,
+      requestId: p.requestId,
+      gracePeriodSeconds: p.gracePeriodSeconds,
+      timeoutSeconds: p.timeoutSeconds,
+      recordId: ctx.recordId,
+    }),
+    dryRun: p.dryRun,
+    force: p.force,
+    deleteEmptyDirData: p.deleteEmptyDirData,
+    time: new Date().toISOString(),
+    dedupKey: `manual:${hashPayload(p)}`,
+    envelopes: [...ctx.envelopes, 'direct'],
+  };
+}
+
+/** sha256 of the normalised payload (keys sorted, defaults applied), so key order does not matter. */
+function hashPayload(payload: Record<string, unknown>): string {
+  const canonical = JSON.stringify(
+    Object.fromEntries(Object.entries(payload).sort(([a], [b]) => a.localeCompare(b))),
+  );
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 32);
+}
