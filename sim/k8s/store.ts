@@ -46,6 +46,8 @@ export interface StoreEvent {
   object: KObject;
   /** resourceVersion of this change (numeric form). */
   rv: number;
+  /** MODIFIED only: the stored object this change replaced (lets watchers see an object leave a selector). */
+  oldObject?: KObject;
 }
 
 export type StoreErrorReason = 'NotFound' | 'AlreadyExists' | 'Conflict' | 'Invalid';
@@ -162,7 +164,7 @@ export class Store {
     obj.metadata.resourceVersion = String(++this.rv);
     objects.set(key, obj);
     this.index(resource, key, current, obj);
-    this.emit('MODIFIED', resource, obj);
+    this.emit('MODIFIED', resource, obj, current);
     return obj;
   }
 
@@ -259,8 +261,9 @@ export class Store {
     }
   }
 
-  private emit(type: WatchEventType, resource: string, object: KObject) {
+  private emit(type: WatchEventType, resource: string, object: KObject, oldObject?: KObject) {
     const event: StoreEvent = { type, resource, object, rv: this.rv };
+    if (oldObject) event.oldObject = oldObject;
     this.history.push(event);
     // trim in chunks so a busy store does not shift the whole array on every write
     if (this.history.length > HISTORY_LIMIT + 5_000) this.history.splice(0, this.history.length - HISTORY_LIMIT);
