@@ -31,6 +31,11 @@ interface EventBase {
   envelopes: Envelope[];
   /** SQS messageId when the event came in an SQS record: used for partial batch responses. */
   recordId?: string;
+  /**
+   * Set on work spotguard re-queued to itself because it outlasted one invocation (lifecycle drains,
+   * launch waits): 1 for the first continuation. The dedupKey carries it too.
+   */
+  attempt?: number;
 }
 
 export type SpotInstanceAction = 'terminate' | 'stop' | 'hibernate';
