@@ -61,7 +61,24 @@ export function kubeClientsFromKubeconfig(path?: string, context?: string): Kube
     }
     config.setCurrentContext(context);
   }
+  allowPlainHttpServers(config);
   return kubeClientsFromConfig(config);
+}
+
+/**
+ * client-node 2.x refuses an `http://` server unless the cluster says insecure-skip-tls-verify
+ * (kubectl does not). There is no TLS to verify on plain HTTP, so set the flag for such clusters:
+ * the simulator and local test servers speak HTTP.
+ */
+function allowPlainHttpServers(config: KubeConfig): void {
+  const clusters = config.getClusters();
+  if (!clusters.some((c) => c.server.startsWith('http:') && !c.skipTLSVerify)) return;
+  config.loadFromOptions({
+    clusters: clusters.map((c) => (c.server.startsWith('http:') ? { ...c, skipTLSVerify: true } : c)),
+    users: config.getUsers(),
+    contexts: config.getContexts(),
+    currentContext: config.getCurrentContext(),
+  });
 }
 
 export interface EksClusterAccess {
@@ -145,7 +162,8 @@ export async function kubeClientsForEks(opts: EksClientOptions): Promise<KubeCli
         name: opts.clusterName,
         server: access.endpoint,
         ...(access.certificateAuthorityData ? { caData: access.certificateAuthorityData } : {}),
-        skipTLSVerify: false,
+        // Only a plain-HTTP endpoint (the simulator) skips verification: there is no TLS there.
+        skipTLSVerify: access.endpoint.startsWith('http:'),
       },
     ],
     users: [{ name: EKS_USER }],

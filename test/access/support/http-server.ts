@@ -1,5 +1,6 @@
 // A loopback HTTP server for tests that records every request it serves.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export interface RecordedRequest {
@@ -17,9 +18,14 @@ export interface LoopbackServer {
   close(): Promise<void>;
 }
 
-export async function startLoopbackServer(handler: Handler): Promise<LoopbackServer> {
+export interface TlsMaterial {
+  key: string;
+  cert: string;
+}
+
+export async function startLoopbackServer(handler: Handler, tls?: TlsMaterial): Promise<LoopbackServer> {
   const requests: RecordedRequest[] = [];
-  const server = createServer(async (req, res) => {
+  const listener = async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const recorded: RecordedRequest = {
@@ -34,11 +40,12 @@ export async function startLoopbackServer(handler: Handler): Promise<LoopbackSer
     } catch (err) {
       res.writeHead(500, { 'content-type': 'text/plain' }).end(String(err));
     }
-  });
+  };
+  const server = tls ? createHttpsServer(tls, listener) : createServer(listener);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     requests,
     close: () =>
       new Promise<void>((resolve, reject) => {

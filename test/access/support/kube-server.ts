@@ -2,7 +2,12 @@
 // count what the resolver and the client factory ask for. Optional `authenticate` plays the API
 // server's token check.
 import type { ServerResponse } from 'node:http';
-import { type LoopbackServer, type RecordedRequest, startLoopbackServer } from './http-server.ts';
+import {
+  type LoopbackServer,
+  type RecordedRequest,
+  startLoopbackServer,
+  type TlsMaterial,
+} from './http-server.ts';
 
 export interface WireNode {
   metadata: { name: string; labels?: Record<string, string> };
@@ -34,6 +39,7 @@ const asNode = (n: WireNode) => ({ apiVersion: 'v1', kind: 'Node', ...n });
 export async function startTestKubeApi(
   nodes: WireNode[],
   authenticate?: (authorization: string | undefined) => Promise<boolean>,
+  tls?: TlsMaterial,
 ): Promise<TestKubeApi> {
   const server = await startLoopbackServer(async (req, res) => {
     if (authenticate && !(await authenticate(req.headers.authorization))) {
@@ -58,7 +64,7 @@ export async function startTestKubeApi(
       });
     }
     return status(res, 404, 'NotFound', `no route for ${req.method} ${req.url.pathname}`);
-  });
+  }, tls);
   return {
     ...server,
     nodes,
