@@ -13,6 +13,7 @@ import {
   type V1Node,
   type V1Pod,
 } from '@kubernetes/client-node';
+import { buildNodeObject } from '../sim/k8s/node-factory.ts';
 
 export interface KubeletPlayerOptions {
   /** Number of nodes to register (default 6). */
@@ -40,64 +41,27 @@ export interface EksNodeOptions {
   region?: string;
 }
 
-/** The EKS-like node with index `i`: its zone, instance id, name and IP all follow from `i`. */
+/**
+ * The EKS-like node with index `i`, built by the simulator's own node factory so both sides of the
+ * differential suite see the same labels: its zone (round-robin), instance id, name and IP all follow
+ * from `i`. Every tenth node is ON_DEMAND, the others SPOT.
+ */
 export function eksNode(i: number, opts: EksNodeOptions = {}): V1Node {
   const region = opts.region ?? 'us-east-1';
   const zones = opts.zones ?? ['a', 'b', 'c'];
   const zone = `${region}${zones[i % zones.length]}`;
-  const ip = `10.0.${Math.floor(i / 250)}.${(i % 250) + 4}`;
-  const name = `ip-${ip.replaceAll('.', '-')}.ec2.internal`;
-  const instanceId = `i-${(0x0a000000 + i).toString(16).padStart(17, '0')}`;
-  const capacity = { cpu: '8', memory: '32Gi', pods: '110' };
-  const now = new Date();
-  return {
-    apiVersion: 'v1',
-    kind: 'Node',
-    metadata: {
-      name,
-      labels: {
-        'kubernetes.io/hostname': name,
-        'kubernetes.io/os': 'linux',
-        'kubernetes.io/arch': 'arm64',
-        'topology.kubernetes.io/zone': zone,
-        'topology.kubernetes.io/region': region,
-        'node.kubernetes.io/instance-type': 'm7g.2xlarge',
-        'eks.amazonaws.com/capacityType': i % 10 === 9 ? 'ON_DEMAND' : 'SPOT',
-        'eks.amazonaws.com/nodegroup': `spot-${zone}`,
-      },
-    },
-    spec: { providerID: `aws:///${zone}/${instanceId}` },
-    status: {
-      capacity,
-      allocatable: capacity,
-      conditions: [
-        {
-          type: 'Ready',
-          status: 'True',
-          reason: 'KubeletReady',
-          message: 'kubelet is posting ready status',
-          lastHeartbeatTime: now,
-          lastTransitionTime: now,
-        },
-      ],
-      addresses: [
-        { type: 'InternalIP', address: ip },
-        { type: 'Hostname', address: name },
-      ],
-      nodeInfo: {
-        kubeletVersion: 'v1.20.2',
-        architecture: 'arm64',
-        operatingSystem: 'linux',
-        bootID: '',
-        containerRuntimeVersion: 'containerd://1.7.0',
-        kernelVersion: '6.1.0',
-        kubeProxyVersion: 'v1.20.2',
-        machineID: instanceId,
-        osImage: 'Amazon Linux 2023',
-        systemUUID: instanceId,
-      },
-    },
-  };
+  const capacityType = i % 10 === 9 ? 'ON_DEMAND' : 'SPOT';
+  return buildNodeObject({
+    name: `ip-10-0-${Math.floor(i / 250)}-${(i % 250) + 4}.ec2.internal`,
+    instanceId: `i-${(0x0a000000 + i).toString(16).padStart(17, '0')}`,
+    zone,
+    region,
+    instanceType: 'm7g.2xlarge',
+    capacityType,
+    nodegroup: `${capacityType === 'SPOT' ? 'spot' : 'on-demand'}-${zone}`,
+    cpu: '8',
+    memory: '32Gi',
+  }) as V1Node;
 }
 
 /** Creates the node, or when it exists already, resets its spec and status to the fresh state. */

@@ -1,0 +1,65 @@
+// The two clusters of the differential suite behind one interface: the real 1.20 control plane
+// (started by test-real/run.ts, kubelets played by kubelets.ts) and the simulator (its API server,
+// controllers and kubelets on loopback). Scenarios only see a Cluster, so the same function runs on
+// both and the results can be compared.
+import { AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, type V1Node } from '@kubernetes/client-node';
+import { eksNode, startKubelets } from './kubelets.ts';
+
+export interface Cluster {
+  readonly name: 'simulator' | 'real';
+  readonly kc: KubeConfig;
+  readonly core: CoreV1Api;
+  readonly apps: AppsV1Api;
+  /** generic client: the way to reach policy/v1beta1, which client-node has no typed API for */
+  readonly objects: KubernetesObjectApi;
+  /** node names in index order; zones round-robin a, b, c */
+  readonly nodeNames: string[];
+  stop(): Promise<void>;
+}
+
+export interface ClusterOptions {
+  nodes: number;
+  /** bound pod → Running/Ready */
+  podStartMs: number;
+  /** upper bound for a terminating pod's removal */
+  podTerminationMs: number;
+}
+
+export const DEFAULT_CLUSTER: ClusterOptions = { nodes: 6, podStartMs: 300, podTerminationMs: 1000 };
+
+function clients(kc: KubeConfig) {
+  return {
+    kc,
+    core: kc.makeApiClient(CoreV1Api),
+    apps: kc.makeApiClient(AppsV1Api),
+    objects: KubernetesObjectApi.makeApiClient(kc),
+  };
+}
+
+/** The real control plane that test-real/run.ts started; fails with a clear message without it. */
+export async function connectRealCluster(opts: ClusterOptions = DEFAULT_CLUSTER): Promise<Cluster> {
+  const path = process.env.REAL_K8S_KUBECONFIG;
+  if (!path) {
+    throw new Error('REAL_K8S_KUBECONFIG is not set: run this suite through `npm run test:real-k8s`');
+  }
+  const kc = new KubeConfig();
+  kc.loadFromFile(path);
+  const kubelets = await startKubelets(kc, {
+    nodes: opts.nodes,
+    startMs: opts.podStartMs,
+    termMs: opts.podTerminationMs,
+  });
+  return {
+    name: 'real',
+    ...clients(kc),
+    nodeNames: kubelets.nodeNames,
+    stop: () => kubelets.stop({ deleteNodes: true }),
+  };
+}
+
+/** Registers the same EKS-like nodes the kubelet player registers on the real side. */
+export async function registerNodes(core: CoreV1Api, count: number): Promise<string[]> {
+  const nodes: V1Node[] = Array.from({ length: count }, (_, i) => eksNode(i));
+  for (const node of nodes) await core.createNode({ body: node });
+  return nodes.map((n) => n.metadata!.name!);
+}
