@@ -3,11 +3,15 @@
 import { Command, CommanderError } from 'commander';
 import packageJson from '../package.json' with { type: 'json' };
 import { EventParseError } from '../shared/events/errors.ts';
+import { registerHandleCommand } from './commands/handle.ts';
 import { registerParseCommand } from './commands/parse.ts';
 import { attachRun, type CliIO, EXIT_FAILURE, EXIT_USAGE, exitCodeOf, processIO, UsageError } from './io.ts';
 
 /** One line per command module. Write output through `ioOf(cmd)` from ./io.ts. */
-const registrations: Array<(program: Command) => void> = [registerParseCommand];
+const registrations: Array<(program: Command) => void> = [
+  registerParseCommand,
+  registerHandleCommand,
+ ];
 
 export function buildProgram(): Command {
   const program = new Command('spotguard')
