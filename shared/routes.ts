@@ -1,0 +1,76 @@
+// Which function receives which EventBridge events, and how: the one definition that the
+// simulator's local delivery (sim/lambda-bridge.ts) follows and that test/deploy checks
+// serverless.yml against.
+
+export type Delivery = 'direct' | 'sqs';
+
+export interface Route {
+  /** functions/<name>/handler.ts */
+  functionName: string;
+  /** Key in serverless.yml `functions:` */
+  serverlessName: string;
+  source?: string;
+  detailTypes: string[];
+  /** direct: EventBridge invokes the function (time-critical); sqs: through a queue with a DLQ. */
+  delivery: Delivery;
+  queue?: 'lifecycle' | 'events';
+  /** The function's timeout (seconds), as in serverless.yml. */
+  timeoutSeconds: number;
+}
+
+export const routes: Route[] = [
+  {
+    functionName: 'spot-interruption',
+    serverlessName: 'spotInterruption',
+    source: 'aws.ec2',
+    detailTypes: ['EC2 Spot Instance Interruption Warning'],
+    delivery: 'direct',
+    timeoutSeconds: 150,
+  },
+  {
+    functionName: 'rebalance',
+    serverlessName: 'rebalance',
+    source: 'aws.ec2',
+    detailTypes: ['EC2 Instance Rebalance Recommendation'],
+    delivery: 'direct',
+    timeoutSeconds: 900,
+  },
+  {
+    functionName: 'lifecycle',
+    serverlessName: 'lifecycle',
+    source: 'aws.autoscaling',
+    detailTypes: ['EC2 Instance-terminate Lifecycle Action', 'EC2 Instance-launch Lifecycle Action'],
+    delivery: 'sqs',
+    queue: 'lifecycle',
+    timeoutSeconds: 900,
+  },
+  {
+    functionName: 'state-change',
+    serverlessName: 'stateChange',
+    source: 'aws.ec2',
+    detailTypes: ['EC2 Instance State-change Notification'],
+    delivery: 'sqs',
+    queue: 'events',
+    timeoutSeconds: 900,
+  },
+  {
+    functionName: 'scheduled-change',
+    serverlessName: 'scheduledChange',
+    source: 'aws.health',
+    detailTypes: ['AWS Health Event'],
+    delivery: 'sqs',
+    queue: 'events',
+    timeoutSeconds: 900,
+  },
+  {
+    functionName: 'manual',
+    serverlessName: 'manual',
+    detailTypes: [],
+    delivery: 'direct',
+    timeoutSeconds: 900,
+  },
+];
+
+export function routeFor(source: string, detailType: string): Route | undefined {
+  return routes.find((r) => r.source === source && r.detailTypes.includes(detailType));
+}
