@@ -13,7 +13,8 @@ export interface Route {
   detailTypes: string[];
   /** direct: EventBridge invokes the function (time-critical); sqs: through a queue with a DLQ. */
   delivery: Delivery;
-  queue?: 'lifecycle' | 'events';
+  /** One queue per SQS-fed function (a queue with two consumers would split its messages). */
+  queue?: string;
   /** The function's timeout (seconds), as in serverless.yml. */
   timeoutSeconds: number;
 }
@@ -50,7 +51,7 @@ export const routes: Route[] = [
     source: 'aws.ec2',
     detailTypes: ['EC2 Instance State-change Notification'],
     delivery: 'sqs',
-    queue: 'events',
+    queue: 'state-change',
     timeoutSeconds: 900,
   },
   {
@@ -59,7 +60,7 @@ export const routes: Route[] = [
     source: 'aws.health',
     detailTypes: ['AWS Health Event'],
     delivery: 'sqs',
-    queue: 'events',
+    queue: 'scheduled-change',
     timeoutSeconds: 900,
   },
   {

@@ -58,7 +58,10 @@ export async function describeManagedGroups(
 }
 
 /** The group an instance belongs to now (undefined once detached or never in one). */
-export async function groupOfInstance(asg: AutoScalingClient, instanceId: string): Promise<string | undefined> {
+export async function groupOfInstance(
+  asg: AutoScalingClient,
+  instanceId: string,
+): Promise<string | undefined> {
   const out = await asg.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [instanceId] }));
   return out.AutoScalingInstances?.[0]?.AutoScalingGroupName;
 }
@@ -121,11 +124,19 @@ export async function detachForReplacement(asg: AutoScalingClient, groupName: st
 
 export async function setDesiredCapacity(asg: AutoScalingClient, groupName: string, desired: number) {
   await asg.send(
-    new SetDesiredCapacityCommand({ AutoScalingGroupName: groupName, DesiredCapacity: desired, HonorCooldown: false }),
+    new SetDesiredCapacityCommand({
+      AutoScalingGroupName: groupName,
+      DesiredCapacity: desired,
+      HonorCooldown: false,
+    }),
   );
 }
 
-export async function terminateInGroup(asg: AutoScalingClient, instanceId: string, decrementDesired: boolean) {
+export async function terminateInGroup(
+  asg: AutoScalingClient,
+  instanceId: string,
+  decrementDesired: boolean,
+) {
   await asg.send(
     new TerminateInstanceInAutoScalingGroupCommand({
       InstanceId: instanceId,

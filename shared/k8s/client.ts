@@ -6,6 +6,7 @@
 // isAuthProvider(user) is true). We register an Authenticator for our own token-less user that
 // asks EksTokenSource for the current token, so a KubeConfig built once keeps working past the
 // 15-minute token lifetime without being rebuilt.
+import { existsSync } from 'node:fs';
 import { delimiter } from 'node:path';
 import { DescribeClusterCommand, type EKSClient } from '@aws-sdk/client-eks';
 import {
@@ -50,10 +51,13 @@ export function kubeClientsFromConfig(config: KubeConfig): KubeClients {
   };
 }
 
-/** From a kubeconfig file: `path`, else $KUBECONFIG / ~/.kube/config; optional context name. */
+/**
+ * From a kubeconfig: `path` (one file or a `:`-separated list, merged like kubectl: the first file
+ * that sets current-context wins), else $KUBECONFIG / ~/.kube/config; optional context name.
+ */
 export function kubeClientsFromKubeconfig(path?: string, context?: string): KubeClients {
   const config = new KubeConfig();
-  if (path) config.loadFromFile(path);
+  if (path) loadKubeconfigFiles(config, path);
   else config.loadFromDefault();
   if (context) {
     if (!config.getContextObject(context)) {
@@ -63,6 +67,18 @@ export function kubeClientsFromKubeconfig(path?: string, context?: string): Kube
   }
   allowPlainHttpServers(config);
   return kubeClientsFromConfig(config);
+}
+
+function loadKubeconfigFiles(config: KubeConfig, pathList: string): void {
+  const files = pathList.split(delimiter).filter(Boolean);
+  const missing = files.filter((file) => !existsSync(file));
+  if (missing.length > 0) throw new Error(`kubeconfig file not found: ${missing.join(', ')}`);
+  config.loadFromFile(files[0]!);
+  for (const file of files.slice(1)) {
+    const next = new KubeConfig();
+    next.loadFromFile(file);
+    config.mergeConfig(next, Boolean(config.getCurrentContext()));
+  }
 }
 
 /**
@@ -154,6 +170,7 @@ export async function kubeClientsForEks(opts: EksClientOptions): Promise<KubeCli
     ...(stsEndpoint ? { stsEndpoint } : {}),
     ...(opts.now ? { now: opts.now } : {}),
   });
+  const plainHttp = access.endpoint.startsWith('http:');
   const config = new KubeConfig();
   config.addAuthenticator(eksTokenAuthenticator(tokens));
   config.loadFromOptions({
@@ -161,9 +178,9 @@ export async function kubeClientsForEks(opts: EksClientOptions): Promise<KubeCli
       {
         name: opts.clusterName,
         server: access.endpoint,
-        ...(access.certificateAuthorityData ? { caData: access.certificateAuthorityData } : {}),
+        ...(plainHttp ? {} : { caData: access.certificateAuthorityData }),
         // Only a plain-HTTP endpoint (the simulator) skips verification: there is no TLS there.
-        skipTLSVerify: access.endpoint.startsWith('http:'),
+        skipTLSVerify: plainHttp,
       },
     ],
     users: [{ name: EKS_USER }],
@@ -194,13 +211,7 @@ export function getKubeClients(env: NodeJS.ProcessEnv = process.env): Promise<Ku
 async function buildKubeClientsFromEnv(env: NodeJS.ProcessEnv): Promise<KubeClients> {
   const context = env.SPOTGUARD_KUBE_CONTEXT || undefined;
   if (env.SPOTGUARD_KUBECONFIG) return kubeClientsFromKubeconfig(env.SPOTGUARD_KUBECONFIG, context);
-  // KUBECONFIG may be a list of files: client-node's default loader merges them as kubectl does.
-  if (env.KUBECONFIG) {
-    return kubeClientsFromKubeconfig(
-      env.KUBECONFIG.includes(delimiter) ? undefined : env.KUBECONFIG,
-      context,
-    );
-  }
+  if (env.KUBECONFIG) return kubeClientsFromKubeconfig(env.KUBECONFIG, context);
   const clusterName = env.CLUSTER_NAME;
   if (!clusterName) {
     throw new Error(

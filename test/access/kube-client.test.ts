@@ -82,6 +82,28 @@ describe('kubeClientsFromKubeconfig', () => {
     expect(() => kubeClientsFromKubeconfig(path, 'as-carol')).toThrow(/no context "as-carol"/);
   });
 
+  it('merges a KUBECONFIG-style list of files, the first current-context winning', async () => {
+    const second = join(dir, 'second');
+    writeFileSync(
+      second,
+      stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'sim2', cluster: { server: kube.url } }],
+        users: [{ name: 'carol', user: { token: 'carol-token' } }],
+        contexts: [{ name: 'as-carol', context: { cluster: 'sim2', user: 'carol' } }],
+        'current-context': 'as-carol',
+      }),
+    );
+    await kubeClientsFromKubeconfig(`${path}:${second}`).core.listNode();
+    await kubeClientsFromKubeconfig(`${path}:${second}`, 'as-carol').core.listNode();
+    expect(authorizations(kube)).toEqual(['Bearer alice-token', 'Bearer carol-token']);
+  });
+
+  it('names a kubeconfig file that does not exist', () => {
+    expect(() => kubeClientsFromKubeconfig(`${path}:${join(dir, 'nope')}`)).toThrow(/not found: .*nope/);
+  });
+
   it('getKubeClients prefers SPOTGUARD_KUBECONFIG and caches per container', async () => {
     process.env.SPOTGUARD_KUBECONFIG = path;
     process.env.SPOTGUARD_KUBE_CONTEXT = 'as-bob';
