@@ -40,9 +40,13 @@ export function regionalStsEndpoint(region: string): string {
 
 export async function createEksToken(opts: EksTokenOptions): Promise<EksToken> {
   const signedAt = new Date(Math.floor((opts.now ?? (() => new Date()))().getTime() / 1000) * 1000);
-  const url = await presignGetCallerIdentity(opts, signedAt);
+  const credentials = typeof opts.credentials === 'function' ? await opts.credentials() : opts.credentials;
+  const url = await presignGetCallerIdentity({ ...opts, credentials }, signedAt);
   const token = EKS_TOKEN_PREFIX + Buffer.from(url).toString('base64url');
-  return { token, signedAt, expiresAt: new Date(signedAt.getTime() + EKS_TOKEN_LIFETIME_MS) };
+  // STS refuses the URL once the signing credentials have expired, even inside the 15 minutes.
+  const lifetimeEnd = signedAt.getTime() + EKS_TOKEN_LIFETIME_MS;
+  const credentialsEnd = credentials.expiration?.getTime() ?? Number.POSITIVE_INFINITY;
+  return { token, signedAt, expiresAt: new Date(Math.min(lifetimeEnd, credentialsEnd)) };
 }
 
 /** The presigned GetCallerIdentity URL that the token wraps. */
@@ -87,7 +91,10 @@ export interface EksTokenSourceOptions extends EksTokenOptions {
   refreshAfterMs?: number;
 }
 
-/** Hands out a cached token and mints a new one once the cached one is older than ~14 minutes. */
+/**
+ * Hands out a cached token and mints a new one once the cached one is older than ~14 minutes, or
+ * within a minute of its expiry when the signing credentials expire sooner.
+ */
 export class EksTokenSource {
   private readonly opts: EksTokenSourceOptions;
   private current: EksToken | undefined;
@@ -109,6 +116,8 @@ export class EksTokenSource {
 
   private isStale(token: EksToken): boolean {
     const now = (this.opts.now ?? (() => new Date()))().getTime();
-    return now - token.signedAt.getTime() >= (this.opts.refreshAfterMs ?? EKS_TOKEN_REFRESH_AFTER_MS);
+    const refreshAfterMs = this.opts.refreshAfterMs ?? EKS_TOKEN_REFRESH_AFTER_MS;
+    const margin = EKS_TOKEN_LIFETIME_MS - refreshAfterMs;
+    return now - token.signedAt.getTime() >= refreshAfterMs || now >= token.expiresAt.getTime() - margin;
   }
 }

@@ -93,6 +93,34 @@ describe('EksTokenSource', () => {
     expect(decodeEksToken(second).searchParams.get('X-Amz-Date')).toBe('20261121T101400Z');
   });
 
+  it('ends the token with its credentials when they expire before the 15 minutes, and refreshes ahead', async () => {
+    let now = new Date('2026-11-21T10:00:00Z');
+    let fetched = 0;
+    const expiringSoon = async () => {
+      fetched++;
+      return { ...credentials, expiration: new Date(now.getTime() + 5 * 60_000) };
+    };
+    const made = await createEksToken({
+      clusterName: 'c',
+      region: 'eu-west-1',
+      credentials: expiringSoon,
+      now: () => now,
+    });
+    expect(made.expiresAt.toISOString()).toBe('2026-11-21T10:05:00.000Z');
+    const source = new EksTokenSource({
+      clusterName: 'c',
+      region: 'eu-west-1',
+      credentials: expiringSoon,
+      now: () => now,
+    });
+    const first = await source.token();
+    now = new Date('2026-11-21T10:03:59Z');
+    expect(await source.token()).toBe(first);
+    now = new Date('2026-11-21T10:04:00Z'); // one minute before the credentials expire
+    expect(await source.token()).not.toBe(first);
+    expect(fetched).toBe(3);
+  });
+
   it('shares one refresh between concurrent callers', async () => {
     let calls = 0;
     const source = new EksTokenSource({
