@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EKSClient } from '@aws-sdk/client-eks';
+import { Watch } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { resetAwsClients } from '../../shared/aws/clients.ts';
@@ -184,6 +185,28 @@ describe('kubeClientsForEks', () => {
     // The API server did accept every call (401 would have thrown) and really refuses the old token.
     expect(await eksTokenCheck('prod', clock)(first)).toBe(false);
     expect(await eksTokenCheck('prod', clock)(third)).toBe(true);
+  });
+
+  it('authenticates watches too (client-node Watch asks the same KubeConfig)', async () => {
+    const clients = await kubeClientsForEks({
+      clusterName: 'prod',
+      region: 'eu-west-1',
+      eks,
+      stsEndpoint: aws.url,
+    });
+    const seen: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      new Watch(clients.config)
+        .watch(
+          '/api/v1/nodes',
+          {},
+          (type, node) => seen.push(`${type} ${node.metadata.name}`),
+          (err) => (err ? reject(err) : resolve()),
+        )
+        .catch(reject);
+    });
+    expect(seen).toEqual([`ADDED ${nodes[0]!.metadata.name}`]);
+    expect(authorizations(kube)[0]).toMatch(/^Bearer k8s-aws-v1\./);
   });
 
   it('is refused by the cluster when the token is for another cluster', async () => {

@@ -51,6 +51,16 @@ export async function startTestKubeApi(
       const node = nodes.find((n) => n.metadata.name === name);
       return node ? json(res, asNode(node)) : status(res, 404, 'NotFound', `nodes "${name}" not found`);
     }
+    if (
+      req.method === 'GET' &&
+      req.url.pathname === '/api/v1/nodes' &&
+      req.url.searchParams.get('watch') === 'true'
+    ) {
+      // One ADDED event per node, then the server ends the watch (as on a timeout).
+      res.writeHead(200, { 'content-type': 'application/json' });
+      for (const node of nodes) res.write(`${JSON.stringify({ type: 'ADDED', object: asNode(node) })}\n`);
+      return res.end();
+    }
     if (req.method === 'GET' && req.url.pathname === '/api/v1/nodes') {
       const limit = Number(req.url.searchParams.get('limit') ?? '0') || nodes.length;
       const start = Number(req.url.searchParams.get('continue') || '0');
