@@ -133,6 +133,14 @@ function describeAutoScalingGroups(cloud: SimAws, params: QueryParams): string {
     name: f.get('Name') ?? '',
     values: queryList(f, 'Values'),
   }));
+  for (const f of filters) {
+    if (f.name !== 'tag-key' && f.name !== 'tag-value' && !f.name.startsWith('tag:')) {
+      throw new AwsError(
+        'ValidationError',
+        `Filter name '${f.name}' is not valid: use tag-key, tag-value or tag:<key>`,
+      );
+    }
+  }
   const groups = cloud
     .groups()
     .filter((g) => names.length === 0 || names.includes(g.name))
