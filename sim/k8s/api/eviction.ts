@@ -1,0 +1,196 @@
+// POST pods/{name}/eviction with kube-apiserver's semantics and messages
+// (kubernetes pkg/registry/core/pod/storage/eviction.go).
+import type { KObject, Store } from '../store.ts';
+import { type DeleteOptions, deleteObject, isDryRun, type Scope } from './crud.ts';
+import { ApiError, badRequest, failure, type Status, success } from './errors.ts';
+import { disruptionAllowedCondition, isPodReady } from './pdb.ts';
+import { RESOURCES, type ResourceType } from './resources.ts';
+import { selectorFromObject, selects } from './selectors.ts';
+
+/** Max size of status.disruptedPods before evictions are refused (MaxDisruptedPodSize). */
+const MAX_DISRUPTED_POD_SIZE = 2000;
+
+const PODS = RESOURCES.find((t) => t.resource === 'pods')!;
+const PDBS = RESOURCES.find((t) => t.resource === 'poddisruptionbudgets')!;
+
+const nowIso = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+
+export interface EvictionResult {
+  code: number;
+  status: Status;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: request body JSON
+type Any = any;
+
+function tooManyRequests(retryAfterSeconds: number, cause: string): ApiError {
+  const details: Status['details'] = {
+    causes: [{ reason: 'DisruptionBudget', message: cause }],
+  };
+  if (retryAfterSeconds > 0) details.retryAfterSeconds = retryAfterSeconds;
+  return new ApiError(
+    failure(
+      429,
+      'TooManyRequests',
+      "Cannot evict pod as it would violate the pod's disruption budget.",
+      details,
+    ),
+  );
+}
+
+const stillProcessing = (pdbName: string) =>
+  tooManyRequests(10, `The disruption budget ${pdbName} is still being processed by the server.`);
+
+function forbidden(pdbName: string, why: string): ApiError {
+  return new ApiError(
+    failure(403, 'Forbidden', `poddisruptionbudget.policy "${pdbName}" is forbidden: ${why}`, {
+      name: pdbName,
+      group: 'policy',
+      kind: 'poddisruptionbudget',
+    }),
+  );
+}
+
+/** Eviction.deleteOptions merged with the request's ?dryRun (propagateDryRun). */
+function deleteOptionsOf(eviction: Any, query: URLSearchParams): DeleteOptions {
+  const fromBody: DeleteOptions = { ...(eviction.deleteOptions ?? {}) };
+  const queryDryRun = query.getAll('dryRun');
+  if (!fromBody.dryRun?.length) {
+    if (queryDryRun.length) fromBody.dryRun = queryDryRun;
+  } else if (queryDryRun.length && JSON.stringify(queryDryRun) !== JSON.stringify(fromBody.dryRun)) {
+    throw badRequest(
+      `Non-matching dry-run options in request and content: [${queryDryRun.join(' ')}] and [${fromBody.dryRun.join(' ')}]`,
+    );
+  }
+  return fromBody;
+}
+
+/** canIgnorePDB: terminal, pending or already terminating pods are deleted without a budget check. */
+function canIgnorePdb(pod: KObject): boolean {
+  const phase = pod.status?.phase;
+  return (
+    phase === 'Succeeded' || phase === 'Failed' || phase === 'Pending' || !!pod.metadata.deletionTimestamp
+  );
+}
+
+function shouldEnforceResourceVersion(pod: KObject): boolean {
+  const phase = pod.status?.phase;
+  return !(phase === 'Succeeded' || phase === 'Failed' || pod.metadata.deletionTimestamp);
+}
+
+function matchingPdbs(store: Store, pod: KObject): KObject[] {
+  return store.list(PDBS.storeKey, { namespace: pod.metadata.namespace ?? '' }).filter((pdb) => {
+    const selector = selectorFromObject(pdb.spec?.selector);
+    // a nil or empty selector matches nothing here (unlike the disruption controller)
+    return selector !== 'nothing' && selector.length > 0 && selects(selector, pod);
+  });
+}
+
+/** checkAndDecrement: refuse with 429/403, or take one disruption from the budget. */
+function checkAndDecrement(store: Store, pdb: KObject, podName: string, dryRun: boolean): void {
+  const status = pdb.status ?? {};
+  const name = pdb.metadata.name;
+  if ((status.observedGeneration ?? 0) < (pdb.metadata.generation ?? 1)) throw stillProcessing(name);
+  const allowed: number = status.disruptionsAllowed ?? 0;
+  if (allowed < 0) throw forbidden(name, 'pdb disruptions allowed is negative');
+  if (Object.keys(status.disruptedPods ?? {}).length > MAX_DISRUPTED_POD_SIZE) {
+    throw forbidden(name, 'DisruptedPods map too big - too many evictions not confirmed by PDB controller');
+  }
+  if (allowed === 0) {
+    throw tooManyRequests(
+      0,
+      `The disruption budget ${name} needs ${status.desiredHealthy ?? 0} healthy pods and has ${status.currentHealthy ?? 0} currently`,
+    );
+  }
+  if (dryRun) return;
+  const next = structuredClone(pdb);
+  next.status.disruptionsAllowed = allowed - 1;
+  if (next.status.disruptionsAllowed === 0) {
+    next.status.conditions = disruptionAllowedCondition(status.conditions, 0, status.observedGeneration ?? 0);
+  }
+  next.status.disruptedPods = { ...(status.disruptedPods ?? {}), [podName]: nowIso() };
+  store.update(PDBS.storeKey, next, { resourceVersion: pdb.metadata.resourceVersion });
+}
+
+function deletePod(scope: Scope, pod: KObject, options: DeleteOptions, enforceRv: boolean, pdbName?: string) {
+  const withRv: DeleteOptions =
+    enforceRv && !options.preconditions?.resourceVersion
+      ? {
+          ...options,
+          preconditions: { ...options.preconditions, resourceVersion: pod.metadata.resourceVersion },
+        }
+      : options;
+  try {
+    deleteObject(scope, pod.metadata.name, withRv, isDryRun(options.dryRun));
+  } catch (error) {
+    if (pdbName && error instanceof ApiError && error.status.reason === 'Conflict' && withRv !== options) {
+      throw stillProcessing(pdbName);
+    }
+    throw error;
+  }
+}
+
+/**
+ * Evicts `name` in `namespace`. Returns the answer for a decided eviction (201 Success, or the 500
+ * Status for several budgets); throws ApiError for refusals (404, 429, 403, 400).
+ */
+export function evictPod(
+  store: Store,
+  namespace: string,
+  name: string,
+  body: Any,
+  query: URLSearchParams,
+): EvictionResult {
+  if (!body || typeof body !== 'object' || body.kind !== 'Eviction') {
+    throw badRequest(`not a Eviction object: ${body?.kind ?? typeof body}`);
+  }
+  if (body.apiVersion !== 'policy/v1' && body.apiVersion !== 'policy/v1beta1') {
+    throw badRequest(
+      `no kind "Eviction" is registered for version "${body.apiVersion}" in scheme "pkg/api/legacyscheme/scheme.go:30"`,
+    );
+  }
+  if (body.metadata?.name !== name) throw badRequest('name in URL does not match name in Eviction object');
+  const options = deleteOptionsOf(body, query);
+  const dryRun = isDryRun(options.dryRun);
+  const scope: Scope = { store, type: PODS as ResourceType, namespace };
+  const pod = store.get(PODS.storeKey, namespace, name);
+  if (!pod) throw new ApiError(failure(404, 'NotFound', `pods "${name}" not found`, { name, kind: 'pods' }));
+
+  const succeeded = { code: 201, status: success(201) };
+  if (canIgnorePdb(pod)) {
+    deletePod(scope, pod, options, shouldEnforceResourceVersion(pod));
+    return succeeded;
+  }
+  const pdbs = matchingPdbs(store, pod);
+  if (pdbs.length > 1) {
+    const status = {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message:
+        'This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.',
+      code: 500,
+    } as Status;
+    return { code: 500, status };
+  }
+  if (pdbs.length === 0) {
+    deletePod(scope, pod, options, false);
+    return succeeded;
+  }
+  const pdb = pdbs[0]!;
+  if (!isPodReady(pod)) {
+    // an unready pod does not count as healthy: evicting it takes nothing from the budget
+    const alwaysAllow = pdb.spec?.unhealthyPodEvictionPolicy === 'AlwaysAllow';
+    const healthyEnough =
+      (pdb.status?.currentHealthy ?? 0) >= (pdb.status?.desiredHealthy ?? 0) &&
+      (pdb.status?.desiredHealthy ?? 0) > 0;
+    if (alwaysAllow || healthyEnough) {
+      deletePod(scope, pod, options, true, pdb.metadata.name);
+      return succeeded;
+    }
+  }
+  checkAndDecrement(store, pdb, pod.metadata.name, dryRun);
+  deletePod(scope, pod, options, false);
+  return succeeded;
+}
