@@ -1,30 +1,65 @@
 // The `spotguard` command line. Each command lives in cli/commands/<name>.ts and exports a
-// register function; adding a command is one line in `registrations` below.
+// register function; adding a command is one line in `commandModules` below.
 import { Command, CommanderError } from 'commander';
 import packageJson from '../package.json' with { type: 'json' };
 import { EventParseError } from '../shared/events/errors.ts';
-import { registerHandleCommand } from './commands/handle.ts';
-import { registerParseCommand } from './commands/parse.ts';
 import { attachRun, type CliIO, EXIT_FAILURE, EXIT_USAGE, exitCodeOf, processIO, UsageError } from './io.ts';
 
-/** One line per command module. Write output through `ioOf(cmd)` from ./io.ts. */
-const registrations: Array<(program: Command) => void> = [
-  registerParseCommand,
-  registerHandleCommand,
- ];
+type Register = (program: Command) => void;
 
-export function buildProgram(): Command {
+interface CommandModule {
+  /** The command names the module registers (used to load only what the arguments ask for). */
+  names: string[];
+  load: () => Promise<Register>;
+}
+
+/**
+ * One line per command module. Modules load on demand: `spotguard parse` does not pay for the
+ * AWS SDK, and a module that fails to load breaks only its own commands.
+ */
+const commandModules: CommandModule[] = [
+  { names: ['parse'], load: async () => (await import('./commands/parse.ts')).registerParseCommand },
+  { names: ['handle'], load: async () => (await import('./commands/handle.ts')).registerHandleCommand },
+];
+
+/** The program with the commands `argv` needs (all of them for help or an unknown command). */
+export async function buildProgram(argv: string[] = []): Promise<Command> {
   const program = new Command('spotguard')
     .description('Keeps EKS workloads safe on spot capacity: parse events, drain nodes, run the simulator.')
     .version(packageJson.version, '-V, --version')
     .showHelpAfterError('(run with --help for usage)');
-  for (const register of registrations) register(program);
+  const requested = commandModules.filter((m) => m.names.includes(argv[0] ?? ''));
+  for (const module of requested.length > 0 ? requested : commandModules) await addModule(program, module);
   return program;
+}
+
+async function addModule(program: Command, module: CommandModule): Promise<void> {
+  let register: Register;
+  try {
+    register = await module.load();
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    for (const name of module.names) addUnavailable(program, name, why);
+    return;
+  }
+  register(program);
+}
+
+/** Stands in for a command whose module failed to load: says so and exits 1 when used. */
+function addUnavailable(program: Command, name: string, why: string): void {
+  program
+    .command(name)
+    .description(`(unavailable: ${why})`)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(() => {
+      throw new Error(`spotguard ${name} is unavailable: ${why}`);
+    });
 }
 
 /** Runs the CLI with `argv` (arguments after the program name) and returns the exit code. */
 export async function main(argv: string[], io: CliIO = processIO): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   attachRun(program, io);
   configureAll(program, io);
   try {
