@@ -46,11 +46,27 @@ export function foreignCluster(instance: InstanceInfo, clusterName: string): str
   return undefined;
 }
 
+export interface ResolveOptions {
+  /**
+   * Look again instead of answering from the cache: for callers that poll (waiting for a new node
+   * to join or turn Ready). Reuses what cannot change: the instance's private DNS name and a node
+   * name already found, so a poll usually costs one GET; the node list is fetched anew only when
+   * those miss.
+   */
+  refresh?: boolean;
+}
+
+type Via = 'private-dns-name' | 'provider-id';
+
 /** Resolves instances to nodes, caching every answer: create one per invocation. */
 export class NodeResolver {
   private readonly deps: NodeResolverDeps;
   private readonly opts: NodeResolverOptions;
   private readonly resolutions = new Map<string, Promise<NodeResolution>>();
+  /** Instances EC2 has described, kept for refreshes. */
+  private readonly instances = new Map<string, InstanceInfo>();
+  /** Node names found per instance, tried first on a refresh. */
+  private readonly nodeNames = new Map<string, string>();
   private nodesByInstanceId: Promise<Map<string, V1Node>> | undefined;
 
   constructor(deps: NodeResolverDeps, opts: NodeResolverOptions = {}) {
@@ -58,25 +74,34 @@ export class NodeResolver {
     this.opts = opts;
   }
 
-  resolve(instanceId: string): Promise<NodeResolution> {
-    return this.resolveMany([instanceId]).then((results) => results.get(instanceId)!);
+  resolve(instanceId: string, opts: ResolveOptions = {}): Promise<NodeResolution> {
+    return this.resolveMany([instanceId], opts).then((results) => results.get(instanceId)!);
   }
 
   /** One DescribeInstances for all ids not yet resolved, then a node GET per instance. */
-  async resolveMany(ids: string[]): Promise<Map<string, NodeResolution>> {
-    const fresh = [...new Set(ids)].filter((id) => !this.resolutions.has(id));
-    if (fresh.length > 0) {
-      const instances = describeInstances(this.deps.ec2, fresh);
-      for (const id of fresh) {
-        const resolution = instances.then((found) => this.resolveInstance(id, found.get(id)));
-        // A failed call (API down, throttled past retries) must not be cached as the answer.
-        resolution.catch(() => this.resolutions.delete(id));
-        this.resolutions.set(id, resolution);
-      }
-    }
+  async resolveMany(ids: string[], opts: ResolveOptions = {}): Promise<Map<string, NodeResolution>> {
     const unique = [...new Set(ids)];
+    const todo = opts.refresh ? unique : unique.filter((id) => !this.resolutions.has(id));
+    if (todo.length > 0) this.startResolving(todo, opts.refresh ?? false);
     const answers = await Promise.all(unique.map((id) => this.resolutions.get(id)!));
     return new Map(unique.map((id, i) => [id, answers[i]!]));
+  }
+
+  private startResolving(ids: string[], refresh: boolean): void {
+    if (refresh) this.nodesByInstanceId = undefined;
+    // Describe only instances without a known DNS name: a new one may have gained it since.
+    const undescribed = ids.filter((id) => !this.instances.get(id)?.privateDnsName);
+    const described = undescribed.length > 0 ? describeInstances(this.deps.ec2, undescribed) : undefined;
+    for (const id of ids) {
+      const resolution = Promise.resolve(described).then((found) => {
+        const info = found?.get(id);
+        if (info) this.instances.set(id, info);
+        return this.resolveInstance(id, this.instances.get(id));
+      });
+      // A failed call (API down, throttled past retries) must not be cached as the answer.
+      resolution.catch(() => this.resolutions.delete(id));
+      this.resolutions.set(id, resolution);
+    }
   }
 
   private async resolveInstance(
@@ -88,12 +113,15 @@ export class NodeResolver {
     if (instance && other !== undefined) {
       return { status: 'not-found', instanceId, instance, reason: `instance belongs to cluster "${other}"` };
     }
-    const byName = instance?.privateDnsName ? await this.nodeNamed(instance.privateDnsName) : undefined;
-    if (byName && instanceIdFromProviderId(byName.spec?.providerID) === instanceId) {
-      return found(byName, 'private-dns-name', instance);
-    }
+    const dnsName = instance?.privateDnsName;
+    const byDns = dnsName ? await this.nodeOfInstance(dnsName, instanceId) : undefined;
+    if (byDns) return this.found(instanceId, byDns, 'private-dns-name', instance);
+    const knownName = this.nodeNames.get(instanceId);
+    const byKnownName =
+      knownName && knownName !== dnsName ? await this.nodeOfInstance(knownName, instanceId) : undefined;
+    if (byKnownName) return this.found(instanceId, byKnownName, 'provider-id', instance);
     const byProviderId = (await this.nodeIndex()).get(instanceId);
-    if (byProviderId) return found(byProviderId, 'provider-id', instance);
+    if (byProviderId) return this.found(instanceId, byProviderId, 'provider-id', instance);
     return {
       status: 'not-found',
       instanceId,
@@ -102,9 +130,17 @@ export class NodeResolver {
     };
   }
 
-  private async nodeNamed(name: string): Promise<V1Node | undefined> {
+  private found(instanceId: string, node: V1Node, via: Via, instance?: InstanceInfo): NodeResolution {
+    const nodeName = node.metadata?.name ?? '';
+    this.nodeNames.set(instanceId, nodeName);
+    return { status: 'found', nodeName, node, via, ...(instance ? { instance } : {}) };
+  }
+
+  /** The node of that name if it is this instance's (a reused name may belong to another). */
+  private async nodeOfInstance(name: string, instanceId: string): Promise<V1Node | undefined> {
     try {
-      return await this.deps.core.readNode({ name });
+      const node = await this.deps.core.readNode({ name });
+      return instanceIdFromProviderId(node.spec?.providerID) === instanceId ? node : undefined;
     } catch (err) {
       if ((err as { code?: number }).code === 404) return undefined;
       throw err;
@@ -135,20 +171,6 @@ export class NodeResolver {
     } while (continueToken);
     return index;
   }
-}
-
-function found(
-  node: V1Node,
-  via: 'private-dns-name' | 'provider-id',
-  instance?: InstanceInfo,
-): NodeResolution {
-  return {
-    status: 'found',
-    nodeName: node.metadata?.name ?? '',
-    node,
-    via,
-    ...(instance ? { instance } : {}),
-  };
 }
 
 function notFoundReason(instance: InstanceInfo | undefined): string {

@@ -62,6 +62,8 @@ describe('describeInstances and NodeResolver', () => {
       },
       // 7: its private DNS name was reused by a node that belongs to instance 8's providerID
       { instanceId: id(7), privateDnsName: dns(7), availabilityZone: AZ },
+      // 9: launched, its node joins during the test
+      { instanceId: id(9), privateDnsName: dns(9), availabilityZone: AZ },
     ]);
     kube = await startTestKubeApi([
       testNode(dns(1), providerId(1)),
@@ -206,6 +208,52 @@ describe('describeInstances and NodeResolver', () => {
       ]);
       expect(ec2Server.describeCalls()).toHaveLength(1);
       expect(kube.lists()).toHaveLength(3); // one paginated list shared by ids 2, 3 and 4
+    });
+
+    describe('refresh (polling callers)', () => {
+      const removeNode = (name: string) => {
+        const at = kube.nodes.findIndex((n) => n.metadata.name === name);
+        if (at >= 0) kube.nodes.splice(at, 1);
+      };
+      afterAll(() => removeNode(dns(9)));
+
+      it('sees a node that joined after a cached not-found, with one GET and no EC2 call', async () => {
+        const resolver = new NodeResolver({ ec2, core });
+        expect((await resolver.resolve(id(9))).status).toBe('not-found');
+        kube.nodes.push(testNode(dns(9), providerId(9)));
+        kube.requests.length = 0;
+        ec2Server.requests.length = 0;
+        expect((await resolver.resolve(id(9))).status).toBe('not-found'); // cached answer, no request
+        expect(kube.requests).toHaveLength(0);
+        const again = await resolver.resolve(id(9), { refresh: true });
+        expect(again).toMatchObject({ status: 'found', nodeName: dns(9), via: 'private-dns-name' });
+        expect(ec2Server.requests).toHaveLength(0);
+        expect(kube.gets()).toHaveLength(1);
+        expect(kube.lists()).toHaveLength(0);
+      });
+
+      it('returns the current node object (e.g. a new Ready condition)', async () => {
+        const resolver = new NodeResolver({ ec2, core });
+        const before = await resolver.resolve(id(1));
+        const node = kube.nodes.find((n) => n.metadata.name === dns(1))!;
+        node.metadata.labels = { ...node.metadata.labels, refreshed: 'yes' };
+        const after = await resolver.resolve(id(1), { refresh: true });
+        expect(before.status === 'found' && before.node.metadata?.labels?.refreshed).toBeUndefined();
+        expect(after.status === 'found' && after.node.metadata?.labels?.refreshed).toBe('yes');
+      });
+
+      it('goes straight to a custom node name found before, without listing again', async () => {
+        const resolver = new NodeResolver({ ec2, core });
+        await resolver.resolve(id(2));
+        kube.requests.length = 0;
+        const again = await resolver.resolve(id(2), { refresh: true });
+        expect(again).toMatchObject({ status: 'found', nodeName: 'custom-name-2' });
+        expect(kube.gets().map((r) => r.url.pathname)).toEqual([
+          `/api/v1/nodes/${dns(2)}`,
+          '/api/v1/nodes/custom-name-2',
+        ]);
+        expect(kube.lists()).toHaveLength(0);
+      });
     });
   });
 });
