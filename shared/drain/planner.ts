@@ -57,7 +57,7 @@ export function planDrain(input: PlanInput): DrainPlan {
     const skip = skipReason(pod, options);
     const meta = pod.metadata ?? {};
     if (skip) {
-      skipped.push({ namespace: meta.namespace ?? '', name: meta.name ?? '', ...skip });
+      skipped.push({ namespace: meta.namespace ?? '', name: meta.name ?? '', uid: meta.uid ?? '', ...skip });
       continue;
     }
     const budgets = input.pdbs.filter(

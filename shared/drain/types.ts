@@ -66,6 +66,7 @@ export type SkipReason =
 export interface SkippedPod {
   namespace: string;
   name: string;
+  uid?: string;
   reason: SkipReason;
   detail: string;
 }

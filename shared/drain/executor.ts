@@ -1,0 +1,365 @@
+// drainNode: cordon first (≤ 2 requests: GET + one PATCH), then observe the node once, plan, take the
+// per-node Lease and carry the plan out. A second drain of the same node joins the running one.
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { V1Node } from '@kubernetes/client-node';
+import type { KubeClients } from '../k8s/client.ts';
+import { type EvictionVersion, evictionVersion } from '../k8s/eviction.ts';
+import { readNode } from '../k8s/nodes.ts';
+import { listPdbs } from '../k8s/pdb.ts';
+import { listPodsOnNode } from '../k8s/pods.ts';
+import { listPersistentVolumeClaims, listPersistentVolumes } from '../k8s/volumes.ts';
+import { cordonNode } from './cordon.ts';
+import { EventSink } from './events.ts';
+import {
+  claimDrainLease,
+  type DrainResultSummary,
+  drainResultOf,
+  LEASE_DURATION_SECONDS,
+  leaseIsLive,
+  readDrainLease,
+  releaseDrainLease,
+  renewDrainLease,
+} from './lease.ts';
+import { type ResolvedDrainOptions, resolveOptions, taintKeyFor, waitUntil } from './options.ts';
+import { planDrain } from './planner.ts';
+import { jittered, RequestMeter, sleep } from './requests.ts';
+import { executePlan } from './run.ts';
+import type { CordonResult, DrainOptions, DrainPlan, DrainReport, PodOutcome } from './types.ts';
+
+interface Observed {
+  pods: Awaited<ReturnType<typeof listPodsOnNode>>;
+  pdbs: Awaited<ReturnType<typeof listPdbs>>;
+  pvs: Awaited<ReturnType<typeof listPersistentVolumes>>;
+  pvcs: Awaited<ReturnType<typeof listPersistentVolumeClaims>>;
+}
+
+export async function drainNode(
+  k8s: KubeClients,
+  nodeName: string,
+  options: DrainOptions,
+): Promise<DrainReport> {
+  const opts = resolveOptions(options);
+  const startedAt = Date.now();
+  const meter = new RequestMeter(opts.concurrency);
+  const logger = options.logger;
+  if (opts.dryRun) return dryRunDrain(k8s, nodeName, opts, meter, startedAt);
+
+  const { nodeObject, ...cordon } = await cordonNode(k8s, nodeName, opts, meter);
+  options.metrics?.addMetric(
+    'TimeToCordonMs',
+    MetricUnit.Milliseconds,
+    Date.parse(cordon.acknowledgedAt) - startedAt,
+  );
+  const events = new EventSink(k8s, meter, opts, logger);
+  if (cordon.changed) {
+    events.node(
+      nodeName,
+      'Cordon',
+      `spotguard cordoned the node and set taint ${taintKeyFor(opts.reason)}:${opts.taintEffect}`,
+      'Normal',
+      'Cordon',
+    );
+  }
+  options.onProgress?.({
+    phase: 'cordoned',
+    podsLeft: 0,
+    podsTotal: 0,
+    blockers: [],
+    elapsedMs: Date.now() - startedAt,
+  });
+  logger?.info('node cordoned', { ...cordon });
+
+  const stop = stopSignal(opts, options.signal, new Date(startedAt));
+  const version = await evictionVersion(k8s, () => meter.add());
+  let observed = await observe(k8s, nodeName, version, opts, meter);
+  let plan = makePlan(nodeObject, observed, opts);
+  const base = { node: nodeName, reason: opts.reason, dryRun: false, cordon, startedAt, meter, events };
+  if (nothingToDo(plan)) {
+    return finish(
+      base,
+      plan,
+      { pods: skippedOutcomes(plan), volumesReleased: [], complete: true, joined: false },
+      opts,
+      options,
+    );
+  }
+
+  let claim = await claimDrainLease(k8s, nodeName, opts.holder, meter);
+  while (claim.kind === 'held') {
+    logger?.info('another drain holds the node lease: joining it', { node: nodeName, holder: claim.holder });
+    const other = await waitForOtherDrain(k8s, nodeName, meter, stop);
+    if (other.kind !== 'expired') {
+      observed = await observe(k8s, nodeName, version, opts, meter);
+      plan = makePlan(nodeObject, observed, opts);
+      return finish(
+        base,
+        plan,
+        joinedOutcome(plan, other.kind === 'finished' ? other.result : undefined),
+        opts,
+        options,
+      );
+    }
+    // the other drain died: take over and resume from what is on the node now
+    claim = await claimDrainLease(k8s, nodeName, opts.holder, meter);
+    if (claim.kind === 'acquired') {
+      observed = await observe(k8s, nodeName, version, opts, meter);
+      plan = makePlan(nodeObject, observed, opts);
+    }
+  }
+
+  let lease = claim.lease;
+  const renewal = setInterval(
+    () => {
+      renewDrainLease(k8s, lease, meter).then(
+        (renewed) => {
+          lease = renewed;
+        },
+        (err: unknown) => logger?.warn('could not renew drain lease', { node: nodeName, error: String(err) }),
+      );
+    },
+    (LEASE_DURATION_SECONDS * 1000) / 3,
+  );
+  renewal.unref();
+  events.node(nodeName, 'DrainStarted', describePlan(plan, opts));
+  options.onProgress?.({
+    phase: 'planned',
+    podsLeft: plan.evictions.length,
+    podsTotal: plan.evictions.length,
+    blockers: [],
+    elapsedMs: Date.now() - startedAt,
+  });
+  let result: Awaited<ReturnType<typeof executePlan>> | undefined;
+  try {
+    result = await executePlan(plan, {
+      k8s,
+      meter,
+      events,
+      options: opts,
+      evictionVersion: version,
+      pdbs: observed.pdbs.pdbs,
+      pdbResourceVersion: observed.pdbs.resourceVersion,
+      podResourceVersion: observed.pods.resourceVersion,
+      stop,
+      startedAt,
+      onProgress: options.onProgress,
+      logger,
+    });
+  } finally {
+    clearInterval(renewal);
+    const summary: DrainResultSummary = {
+      complete: result?.complete ?? false,
+      finishedAt: new Date().toISOString(),
+      holder: opts.holder,
+      evicted: result?.evicted ?? 0,
+      blocked: result?.blocked ?? {},
+      failed: result?.failed ?? 0,
+    };
+    await releaseDrainLease(k8s, lease, summary, meter).catch((err: unknown) =>
+      logger?.warn('could not release drain lease (it expires by itself)', {
+        node: nodeName,
+        error: String(err),
+      }),
+    );
+  }
+  if (result.complete)
+    events.node(nodeName, 'DrainComplete', `spotguard drained the node (${result.evicted} pods evicted)`);
+  else events.node(nodeName, 'DrainTimeout', describeLeftovers(result.pods), 'Warning');
+  return finish(base, plan, { ...result, joined: false }, opts, options);
+}
+
+/** Aborts when terminations must be done (deadline − margin, or start + timeout) or the caller aborts. */
+function stopSignal(
+  opts: ResolvedDrainOptions,
+  callerSignal: AbortSignal | undefined,
+  start: Date,
+): AbortSignal {
+  const ms = Math.max(0, waitUntil(opts, start).getTime() - Date.now());
+  const timeout = AbortSignal.timeout(ms);
+  return callerSignal ? AbortSignal.any([timeout, callerSignal]) : timeout;
+}
+
+async function observe(
+  k8s: KubeClients,
+  node: string,
+  version: EvictionVersion,
+  opts: ResolvedDrainOptions,
+  meter: RequestMeter,
+): Promise<Observed> {
+  const [pods, pdbs] = await Promise.all([
+    meter.call(() => listPodsOnNode(k8s, node), { unbounded: true }),
+    opts.evictionMode === 'delete'
+      ? { pdbs: [], resourceVersion: '' }
+      : meter.call(() => listPdbs(k8s, version), { unbounded: true }),
+  ]);
+  // PVs and PVCs only matter when some pod mounts a claim: skip two lists otherwise
+  const usesClaims = pods.pods.some((p) => p.spec?.volumes?.some((v) => v.persistentVolumeClaim));
+  const [pvs, pvcs] = usesClaims
+    ? await Promise.all([
+        meter.call(() => listPersistentVolumes(k8s), { unbounded: true }),
+        meter.call(() => listPersistentVolumeClaims(k8s), { unbounded: true }),
+      ])
+    : [[], []];
+  return { pods, pdbs, pvs, pvcs };
+}
+
+function makePlan(node: V1Node, observed: Observed, opts: ResolvedDrainOptions): DrainPlan {
+  return planDrain({
+    node,
+    pods: observed.pods.pods,
+    pdbs: observed.pdbs.pdbs,
+    pvs: observed.pvs,
+    pvcs: observed.pvcs,
+    now: new Date(),
+    options: opts,
+  });
+}
+
+const nothingToDo = (plan: DrainPlan) =>
+  plan.evictions.length === 0 && !plan.skipped.some((s) => s.reason === 'terminating');
+
+async function dryRunDrain(
+  k8s: KubeClients,
+  nodeName: string,
+  opts: ResolvedDrainOptions,
+  meter: RequestMeter,
+  startedAt: number,
+): Promise<DrainReport> {
+  const node = await meter.call(() => readNode(k8s, nodeName));
+  const version = await evictionVersion(k8s, () => meter.add());
+  const plan = makePlan(node, await observe(k8s, nodeName, version, opts, meter), opts);
+  return {
+    node: nodeName,
+    reason: opts.reason,
+    dryRun: true,
+    plan,
+    pods: skippedOutcomes(plan),
+    volumesReleased: [],
+    complete: false,
+    deadlineMissed: false,
+    joinedExistingDrain: false,
+    durationMs: Date.now() - startedAt,
+    apiRequests: meter.count,
+  };
+}
+
+type OtherDrain =
+  | { kind: 'finished'; result?: DrainResultSummary }
+  | { kind: 'expired' }
+  | { kind: 'stopped' };
+
+/** Polls the Lease until the other drain releases it, stops renewing it, or we run out of time. */
+async function waitForOtherDrain(
+  k8s: KubeClients,
+  node: string,
+  meter: RequestMeter,
+  stop: AbortSignal,
+): Promise<OtherDrain> {
+  let delayMs = 250;
+  while (!stop.aborted) {
+    await sleep(jittered(delayMs), stop);
+    delayMs = Math.min(1_000, delayMs * 2);
+    const lease = await meter
+      .call(() => readDrainLease(k8s, node, meter), { unbounded: true, retries: 0 })
+      .catch(() => undefined);
+    if (!lease) continue;
+    if (!lease.spec?.holderIdentity) return { kind: 'finished', result: drainResultOf(lease) };
+    if (!leaseIsLive(lease, new Date())) return { kind: 'expired' };
+  }
+  return { kind: 'stopped' };
+}
+
+function joinedOutcome(plan: DrainPlan, other: DrainResultSummary | undefined) {
+  const pods: PodOutcome[] = plan.evictions.map((e) => {
+    const budget = other?.blocked[`${e.namespace}/${e.name}`];
+    return budget
+      ? { namespace: e.namespace, name: e.name, outcome: 'blocked-by-pdb', pdb: budget }
+      : { namespace: e.namespace, name: e.name, outcome: 'still-terminating' };
+  });
+  const terminating = plan.skipped.filter((s) => s.reason === 'terminating');
+  for (const s of terminating)
+    pods.push({ namespace: s.namespace, name: s.name, outcome: 'still-terminating' });
+  pods.push(...skippedOutcomes(plan));
+  return { pods, volumesReleased: [], complete: pods.every((p) => p.outcome === 'skipped'), joined: true };
+}
+
+function skippedOutcomes(plan: DrainPlan): PodOutcome[] {
+  return plan.skipped
+    .filter((s) => s.reason !== 'terminating')
+    .map((s) => ({
+      namespace: s.namespace,
+      name: s.name,
+      outcome: 'skipped',
+      reason: `${s.reason}: ${s.detail}`,
+    }));
+}
+
+async function finish(
+  base: {
+    node: string;
+    reason: string;
+    cordon: CordonResult;
+    startedAt: number;
+    meter: RequestMeter;
+    events: EventSink;
+  },
+  plan: DrainPlan,
+  result: { pods: PodOutcome[]; volumesReleased: string[]; complete: boolean; joined: boolean },
+  opts: ResolvedDrainOptions,
+  options: DrainOptions,
+): Promise<DrainReport> {
+  await base.events.flush();
+  const durationMs = Date.now() - base.startedAt;
+  const deadlineMissed = !result.complete && Date.now() >= Date.parse(plan.waitUntil);
+  const evicted = result.pods.filter((p) => p.outcome === 'evicted').length;
+  const blocked = result.pods.filter((p) => p.outcome === 'blocked-by-pdb').length;
+  options.metrics?.addMetric('DrainDurationMs', MetricUnit.Milliseconds, durationMs);
+  options.metrics?.addMetric('PodsEvicted', MetricUnit.Count, evicted);
+  options.metrics?.addMetric('PodsBlockedByPdb', MetricUnit.Count, blocked);
+  options.metrics?.addMetric('DeadlineMissed', MetricUnit.Count, deadlineMissed ? 1 : 0);
+  options.onProgress?.({
+    phase: 'done',
+    podsLeft: result.pods.filter((p) => p.outcome !== 'evicted' && p.outcome !== 'skipped').length,
+    podsTotal: plan.evictions.length,
+    blockers: [],
+    elapsedMs: durationMs,
+  });
+  const report: DrainReport = {
+    node: base.node,
+    reason: base.reason,
+    dryRun: false,
+    cordon: base.cordon,
+    plan,
+    pods: result.pods,
+    volumesReleased: result.volumesReleased,
+    complete: result.complete,
+    deadlineMissed,
+    joinedExistingDrain: result.joined,
+    durationMs,
+    apiRequests: base.meter.count,
+  };
+  options.logger?.info('drain finished', {
+    node: base.node,
+    complete: report.complete,
+    evicted,
+    blocked,
+    durationMs,
+    apiRequests: report.apiRequests,
+    holder: opts.holder,
+  });
+  return report;
+}
+
+function describePlan(plan: DrainPlan, opts: ResolvedDrainOptions): string {
+  const stateful = plan.evictions.filter((e) => e.stateful).length;
+  const blocked = plan.evictions.filter((e) => e.expectedBlocked).length;
+  return `spotguard draining for ${opts.reason}: ${plan.evictions.length} pods to evict (${stateful} stateful first, ${blocked} expected to wait on a PodDisruptionBudget), ${plan.skipped.length} skipped; done by ${plan.waitUntil}`;
+}
+
+function describeLeftovers(pods: PodOutcome[]): string {
+  const left = pods.filter((p) => p.outcome !== 'evicted' && p.outcome !== 'skipped');
+  const sample = left
+    .slice(0, 5)
+    .map((p) => `${p.namespace}/${p.name} (${p.outcome})`)
+    .join(', ');
+  return `spotguard drain stopped with ${left.length} pods left: ${sample}${left.length > 5 ? ', …' : ''}`;
+}
