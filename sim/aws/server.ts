@@ -239,7 +239,8 @@ function stsResponse(req: ParsedRequest, requestId: string): WireResponse {
       `The simulator's STS endpoint only implements GetCallerIdentity, not ${action}`,
     );
   }
-  const identity = req.query.has('X-Amz-Signature')
+  const presigned = req.query.has('X-Amz-Signature') || req.query.has('X-Amz-Credential');
+  const identity = presigned
     ? validatePresignedCallerIdentity(parseQuery(req.query.toString()))
     : identityFor(
         /Credential=([^/]+)\//.exec(req.headers.authorization ?? '')?.[1] ?? '',
