@@ -1,0 +1,164 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { buildNodeObject } from '../../sim/k8s/node-factory.ts';
+import type { KObject } from '../../sim/k8s/store.ts';
+import {
+  type Cluster,
+  deletePod,
+  deployment,
+  nodeSpec,
+  podsOf,
+  runningPods,
+  startCluster,
+  waitFor,
+} from './controllers-support.ts';
+
+let cluster: Cluster;
+afterEach(() => cluster?.stop());
+
+function daemonSet(name: string, podSpec: object = {}): KObject {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name, namespace: 'kube-system' },
+    spec: {
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: {
+          containers: [{ name: name, image: `602401143452.dkr.ecr.us-east-1.amazonaws.com/${name}:v1` }],
+          ...podSpec,
+        },
+      },
+    },
+  };
+}
+
+describe('DaemonSets, node loss and the kubelet', () => {
+  it('runs one DaemonSet pod per node, cordoned ones included, skipping untolerated taints', async () => {
+    cluster = startCluster(2);
+    const { store, nodes } = cluster;
+    store.mutate('nodes', undefined, nodes[0]!, (n) => {
+      n.spec.unschedulable = true;
+    });
+    store.mutate('nodes', undefined, nodes[1]!, (n) => {
+      n.spec.taints = [{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }];
+    });
+    store.create('daemonsets', daemonSet('aws-node'));
+    const pods = await waitFor('5 daemon pods running', () => {
+      const running = runningPods(store, 'aws-node-', 'kube-system');
+      return running.length === 5 && running;
+    });
+    expect(new Set(pods.map((p) => p.spec.nodeName))).toEqual(new Set(nodes.filter((n) => n !== nodes[1])));
+    expect(pods[0]!.spec.tolerations).toContainEqual({
+      key: 'node.kubernetes.io/unschedulable',
+      operator: 'Exists',
+      effect: 'NoSchedule',
+    });
+    expect(pods[0]!.metadata.ownerReferences[0]).toMatchObject({ kind: 'DaemonSet', name: 'aws-node' });
+    const status = await waitFor('daemonset status', () => {
+      const s = store.get('daemonsets', 'kube-system', 'aws-node')?.status;
+      return s?.numberReady === 5 && s;
+    });
+    expect(status).toMatchObject({ desiredNumberScheduled: 5, currentNumberScheduled: 5 });
+    // a new node gets its daemon pod
+    const fresh = store.create('nodes', buildNodeObject(nodeSpec('us-east-1c'))).metadata.name;
+    await waitFor('daemon pod on the new node', () =>
+      runningPods(store, 'aws-node-', 'kube-system').some((p) => p.spec.nodeName === fresh),
+    );
+  });
+
+  it('deletes the pods of a deleted node and replaces them elsewhere', async () => {
+    cluster = startCluster(1);
+    const { store, nodes } = cluster;
+    store.create('daemonsets', daemonSet('kube-proxy'));
+    store.create('deployments', deployment('web', 6));
+    await waitFor('6 web pods running', () => runningPods(store, 'web-').length === 6);
+    await waitFor(
+      '3 daemon pods running',
+      () => runningPods(store, 'kube-proxy-', 'kube-system').length === 3,
+    );
+    const lost = nodes[0]!;
+    const onLost = runningPods(store, 'web-').filter((p) => p.spec.nodeName === lost);
+    expect(onLost.length).toBeGreaterThan(0);
+    store.delete('nodes', undefined, lost);
+    expect(store.list('pods', { nodeName: lost })).toHaveLength(0);
+    const after = await waitFor('6 web pods running on the remaining nodes', () => {
+      const running = runningPods(store, 'web-');
+      return running.length === 6 && running;
+    });
+    expect(after.every((p) => p.spec.nodeName !== lost)).toBe(true);
+    await waitFor(
+      '2 daemon pods, none left pending for the lost node',
+      () => podsOf(store, 'kube-proxy-', 'kube-system').length === 2,
+    );
+    const status = await waitFor('daemonset status', () => {
+      const s = store.get('daemonsets', 'kube-system', 'kube-proxy')?.status;
+      return s?.desiredNumberScheduled === 2 && s;
+    });
+    expect(status.numberReady).toBe(2);
+  });
+
+  it('keeps pods not Ready and terminating pods in place while their node is NotReady', async () => {
+    cluster = startCluster(1);
+    const { store, nodes } = cluster;
+    store.create(
+      'deployments',
+      deployment('app', 3, { nodeSelector: { 'kubernetes.io/hostname': nodes[0] } }),
+    );
+    const pods = await waitFor('3 running', () => {
+      const running = runningPods(store, 'app-');
+      return running.length === 3 && running;
+    });
+    const setReady = (status: string) =>
+      store.mutate('nodes', undefined, nodes[0]!, (n) => {
+        n.status.conditions.find((c: { type: string }) => c.type === 'Ready').status = status;
+      });
+    setReady('Unknown');
+    await waitFor('pods marked not Ready', () => runningPods(store, 'app-').length === 0);
+    deletePod(store, pods[0]!, 0);
+    // the kubelet cannot be reached: the pod stays Terminating
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(store.get('pods', 'default', pods[0]!.metadata.name)?.metadata.deletionTimestamp).toBeTruthy();
+    setReady('True');
+    await waitFor(
+      'terminating pod removed once the node is back',
+      () => !store.get('pods', 'default', pods[0]!.metadata.name),
+    );
+    await waitFor('3 Ready pods again', () => runningPods(store, 'app-').length === 3);
+  });
+
+  it('leaves mirror pods and finished pods alone', async () => {
+    cluster = startCluster(1);
+    const { store, nodes } = cluster;
+    const mirror = store.create('pods', {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: `static-web-${nodes[0]}`,
+        namespace: 'kube-system',
+        annotations: { 'kubernetes.io/config.mirror': 'abc123', 'kubernetes.io/config.source': 'file' },
+      },
+      spec: { nodeName: nodes[0], containers: [{ name: 'web', image: 'nginx:1.27' }] },
+      status: { phase: 'Pending' },
+    });
+    const done = store.create('pods', {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'job-done', namespace: 'default' },
+      spec: {
+        nodeName: nodes[1],
+        restartPolicy: 'Never',
+        containers: [{ name: 'job', image: 'busybox:1.36' }],
+      },
+      status: { phase: 'Succeeded' },
+    });
+    await waitFor(
+      'mirror pod running',
+      () => store.get('pods', 'kube-system', mirror.metadata.name)?.status.phase === 'Running',
+    );
+    expect(store.get('pods', 'default', 'job-done')?.status.phase).toBe('Succeeded');
+    expect(store.get('pods', 'default', 'job-done')?.metadata.resourceVersion).toBe(
+      done.metadata.resourceVersion,
+    );
+  });
+});

@@ -1,0 +1,215 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { buildNodeObject } from '../../sim/k8s/node-factory.ts';
+import {
+  type Cluster,
+  deployment,
+  nodeSpec,
+  podsOf,
+  runningPods,
+  startCluster,
+  waitFor,
+  ZONES,
+  zoneOf,
+} from './controllers-support.ts';
+
+let cluster: Cluster;
+afterEach(() => cluster?.stop());
+
+const scheduledCondition = (pod: { status?: { conditions?: { type: string }[] } }) =>
+  pod.status?.conditions?.find((c) => c.type === 'PodScheduled') as
+    | { status: string; reason?: string; message?: string }
+    | undefined;
+
+describe('scheduler', () => {
+  it('keeps new pods off a cordoned node', async () => {
+    cluster = startCluster(1);
+    const { store, nodes } = cluster;
+    const cordoned = nodes[0]!;
+    store.mutate('nodes', undefined, cordoned, (n) => {
+      n.spec.unschedulable = true;
+    });
+    store.create('deployments', deployment('web', 9));
+    const pods = await waitFor('9 running', () => {
+      const running = runningPods(store, 'web-');
+      return running.length === 9 && running;
+    });
+    expect(pods.filter((p) => p.spec.nodeName === cordoned)).toHaveLength(0);
+  });
+
+  it('honours NoSchedule taints unless the pod tolerates them', async () => {
+    cluster = startCluster(1);
+    const { store, nodes } = cluster;
+    const taint = { key: 'spotguard.io/draining', value: 'true', effect: 'NoSchedule' };
+    for (const name of nodes.slice(0, 2)) {
+      store.mutate('nodes', undefined, name, (n) => {
+        n.spec.taints = [taint];
+      });
+    }
+    store.create('deployments', deployment('plain', 4));
+    store.create(
+      'deployments',
+      deployment('tolerant', 4, {
+        tolerations: [{ key: 'spotguard.io/draining', operator: 'Exists', effect: 'NoSchedule' }],
+        nodeSelector: { 'kubernetes.io/hostname': nodes[0] },
+      }),
+    );
+    const plain = await waitFor('4 plain running', () => {
+      const running = runningPods(store, 'plain-');
+      return running.length === 4 && running;
+    });
+    expect(new Set(plain.map((p) => p.spec.nodeName))).toEqual(new Set([nodes[2]]));
+    const tolerant = await waitFor('4 tolerant running', () => {
+      const running = runningPods(store, 'tolerant-');
+      return running.length === 4 && running;
+    });
+    expect(new Set(tolerant.map((p) => p.spec.nodeName))).toEqual(new Set([nodes[0]]));
+  });
+
+  it('spreads pods evenly over 3 zones with a DoNotSchedule topology spread constraint', async () => {
+    cluster = startCluster(2);
+    const { store } = cluster;
+    store.create(
+      'deployments',
+      deployment('spread', 9, {
+        topologySpreadConstraints: [
+          {
+            maxSkew: 1,
+            topologyKey: 'topology.kubernetes.io/zone',
+            whenUnsatisfiable: 'DoNotSchedule',
+            labelSelector: { matchLabels: { app: 'spread' } },
+          },
+        ],
+      }),
+    );
+    const pods = await waitFor('9 running', () => {
+      const running = runningPods(store, 'spread-');
+      return running.length === 9 && running;
+    });
+    const perZone = ZONES.map((zone) => pods.filter((p) => zoneOf(store, p.spec.nodeName) === zone).length);
+    expect(perZone).toEqual([3, 3, 3]);
+  });
+
+  it('refuses to break maxSkew when only one zone has room, and says why', async () => {
+    cluster = startCluster(1);
+    const { store, nodes } = cluster;
+    // only zone a can take pods: the spread constraint still allows just 1 there while b and c have 0
+    for (const name of nodes.slice(1)) {
+      store.mutate('nodes', undefined, name, (n) => {
+        n.spec.unschedulable = true;
+      });
+    }
+    store.create(
+      'deployments',
+      deployment('skewed', 3, {
+        topologySpreadConstraints: [
+          {
+            maxSkew: 1,
+            topologyKey: 'topology.kubernetes.io/zone',
+            whenUnsatisfiable: 'DoNotSchedule',
+            labelSelector: { matchLabels: { app: 'skewed' } },
+          },
+        ],
+      }),
+    );
+    const pending = await waitFor('two pods reported unschedulable', () => {
+      const p = podsOf(store, 'skewed-').filter((pod) => scheduledCondition(pod)?.reason === 'Unschedulable');
+      return p.length === 2 && runningPods(store, 'skewed-').length === 1 && p;
+    });
+    expect(scheduledCondition(pending[0]!)?.message).toBe(
+      "0/3 nodes are available: 1 node(s) didn't match pod topology spread constraints, 2 node(s) were unschedulable. " +
+        'preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.',
+    );
+    const events = store.list('events', {
+      namespace: 'default',
+      filter: (e) => e.reason === 'FailedScheduling',
+    });
+    expect(events.length).toBeGreaterThan(0);
+    expect(events[0]!.type).toBe('Warning');
+    // uncordon: the pending pods get placed, one per remaining zone
+    for (const name of nodes.slice(1)) {
+      store.mutate('nodes', undefined, name, (n) => {
+        n.spec.unschedulable = false;
+      });
+    }
+    const all = await waitFor('3 running', () => {
+      const running = runningPods(store, 'skewed-');
+      return running.length === 3 && running;
+    });
+    expect(new Set(all.map((p) => zoneOf(store, p.spec.nodeName)))).toEqual(new Set(ZONES));
+  });
+
+  it('counts cpu requests against allocatable and reports Insufficient cpu', async () => {
+    cluster = startCluster(1);
+    const { store } = cluster;
+    // m5.xlarge default: 4 cpu → 3920m allocatable; 1500m pods fit twice per node
+    const big = deployment('big', 7, {
+      containers: [{ name: 'app', image: 'busybox:1.36', resources: { requests: { cpu: '1500m' } } }],
+    });
+    store.create('deployments', big);
+    const pending = await waitFor('one pod unschedulable', () => {
+      const p = podsOf(store, 'big-').filter((pod) => scheduledCondition(pod)?.reason === 'Unschedulable');
+      return p.length === 1 && runningPods(store, 'big-').length === 6 && p[0];
+    });
+    expect(scheduledCondition(pending)?.message).toMatch(
+      /^0\/3 nodes are available: 3 Insufficient cpu\. preemption:/,
+    );
+    // a new node makes room
+    const node = buildNodeObject(nodeSpec('us-east-1b'));
+    store.create('nodes', node);
+    const placed = await waitFor('pending pod scheduled on the new node', () => {
+      const pod = store.get('pods', 'default', pending.metadata.name);
+      return pod?.spec.nodeName && pod;
+    });
+    expect(placed.spec.nodeName).toBe(node.metadata.name);
+  });
+
+  it('matches required node affinity (In / NotIn / Exists) and nodeSelector', async () => {
+    cluster = startCluster(1);
+    const { store, nodes } = cluster;
+    store.create(
+      'deployments',
+      deployment('aff', 4, {
+        nodeSelector: { 'eks.amazonaws.com/capacityType': 'SPOT' },
+        affinity: {
+          nodeAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: {
+              nodeSelectorTerms: [
+                {
+                  matchExpressions: [
+                    { key: 'topology.kubernetes.io/zone', operator: 'NotIn', values: ['us-east-1a'] },
+                    {
+                      key: 'topology.kubernetes.io/zone',
+                      operator: 'In',
+                      values: ['us-east-1b', 'us-east-1a'],
+                    },
+                    { key: 'eks.amazonaws.com/nodegroup', operator: 'Exists' },
+                  ],
+                },
+              ],
+            },
+          },
+        },
+      }),
+    );
+    const pods = await waitFor('4 running', () => {
+      const running = runningPods(store, 'aff-');
+      return running.length === 4 && running;
+    });
+    expect(new Set(pods.map((p) => p.spec.nodeName))).toEqual(new Set([nodes[1]]));
+  });
+
+  it('leaves pods Pending with a clear message when no node matches the selector', async () => {
+    cluster = startCluster(1);
+    const { store } = cluster;
+    store.create(
+      'deployments',
+      deployment('nowhere', 1, { nodeSelector: { 'eks.amazonaws.com/capacityType': 'ON_DEMAND' } }),
+    );
+    const pod = await waitFor('unschedulable', () =>
+      podsOf(store, 'nowhere-').find((p) => scheduledCondition(p)?.reason === 'Unschedulable'),
+    );
+    expect(scheduledCondition(pod)?.message).toContain("3 node(s) didn't match Pod's node affinity/selector");
+    expect(pod.status.phase).toBe('Pending');
+    expect(pod.spec.nodeName).toBeUndefined();
+  });
+});
