@@ -54,7 +54,7 @@ describe('DaemonSets, node loss and the kubelet', () => {
       operator: 'Exists',
       effect: 'NoSchedule',
     });
-    expect(pods[0]!.metadata.ownerReferences[0]).toMatchObject({ kind: 'DaemonSet', name: 'aws-node' });
+    expect(pods[0]!.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'DaemonSet', name: 'aws-node' });
     const status = await waitFor('daemonset status', () => {
       const s = store.get('daemonsets', 'kube-system', 'aws-node')?.status;
       return s?.numberReady === 5 && s;

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildNodeObject } from '../../sim/k8s/node-factory.ts';
+import type { KObject } from '../../sim/k8s/store.ts';
 import {
   type Cluster,
   deployment,
@@ -15,10 +16,10 @@ import {
 let cluster: Cluster;
 afterEach(() => cluster?.stop());
 
-const scheduledCondition = (pod: { status?: { conditions?: { type: string }[] } }) =>
-  pod.status?.conditions?.find((c) => c.type === 'PodScheduled') as
-    | { status: string; reason?: string; message?: string }
-    | undefined;
+const scheduledCondition = (
+  pod: KObject,
+): { status: string; reason?: string; message?: string } | undefined =>
+  pod.status?.conditions?.find((c: { type: string }) => c.type === 'PodScheduled');
 
 describe('scheduler', () => {
   it('keeps new pods off a cordoned node', async () => {
