@@ -45,7 +45,10 @@ export function kubeconfigYaml(url: string, opts: { clusterName?: string; token?
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: cluster, cluster: { server: url } }],
+    // client-node refuses plain http unless TLS verification is off; kubectl ignores the flag for http
+    clusters: [
+      { name: cluster, cluster: { server: url, 'insecure-skip-tls-verify': url.startsWith('http:') } },
+    ],
     users: [{ name: user, user: { token: opts.token ?? 'sim-admin' } }],
     contexts: [{ name: cluster, context: { cluster, user } }],
     'current-context': cluster,

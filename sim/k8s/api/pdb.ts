@@ -186,7 +186,12 @@ export function computePdbStatus(store: Store, pdb: KObject, now = Date.now()): 
       expectedPods: old.expectedPods ?? 0,
       observedGeneration: old.observedGeneration ?? 0,
       ...(old.disruptedPods ? { disruptedPods: old.disruptedPods } : {}),
-      conditions: disruptionAllowedCondition(old.conditions, 0, old.observedGeneration ?? 0, String(error)),
+      conditions: disruptionAllowedCondition(
+        old.conditions,
+        0,
+        old.observedGeneration ?? 0,
+        error instanceof Error ? error.message : String(error),
+      ),
     };
   }
   const { expected, desired } = expectedDesired;
