@@ -13,6 +13,11 @@ export type NodeResolution =
       node: V1Node;
       instance?: InstanceInfo;
       via: 'private-dns-name' | 'provider-id';
+      /**
+       * Set when EC2 could not be asked (throttled or down past the SDK's retries) and the node was
+       * found by providerID alone: `instance` is then unknown, so are its tags.
+       */
+      ec2Error?: string;
     }
   | { status: 'not-found'; instanceId: string; reason: string; instance?: InstanceInfo };
 
@@ -57,6 +62,7 @@ export interface ResolveOptions {
 }
 
 type Via = 'private-dns-name' | 'provider-id';
+type FoundNode = Extract<NodeResolution, { status: 'found' }>;
 
 /** Resolves instances to nodes, caching every answer: create one per invocation. */
 export class NodeResolver {
@@ -93,11 +99,14 @@ export class NodeResolver {
     const undescribed = ids.filter((id) => !this.instances.get(id)?.privateDnsName);
     const described = undescribed.length > 0 ? describeInstances(this.deps.ec2, undescribed) : undefined;
     for (const id of ids) {
-      const resolution = Promise.resolve(described).then((found) => {
-        const info = found?.get(id);
-        if (info) this.instances.set(id, info);
-        return this.resolveInstance(id, this.instances.get(id));
-      });
+      const resolution = Promise.resolve(described).then(
+        (found) => {
+          const info = found?.get(id);
+          if (info) this.instances.set(id, info);
+          return this.resolveInstance(id, this.instances.get(id));
+        },
+        (ec2Error: unknown) => this.resolveWithoutEc2(id, ec2Error),
+      );
       // A failed call (API down, throttled past retries) must not be cached as the answer.
       resolution.catch(() => this.resolutions.delete(id));
       this.resolutions.set(id, resolution);
@@ -130,7 +139,21 @@ export class NodeResolver {
     };
   }
 
-  private found(instanceId: string, node: V1Node, via: Via, instance?: InstanceInfo): NodeResolution {
+  /**
+   * EC2 failed (e.g. RequestLimitExceeded during an interruption storm): the node can still be
+   * found by providerID, so the drain need not wait for EC2. With no such node the EC2 error is
+   * rethrown — "not found" would make the caller drop an event it should retry.
+   */
+  private async resolveWithoutEc2(instanceId: string, ec2Error: unknown): Promise<NodeResolution> {
+    const known = this.instances.get(instanceId);
+    if (known) return this.resolveInstance(instanceId, known);
+    const node = (await this.nodeIndex()).get(instanceId);
+    if (!node) throw ec2Error;
+    const message = ec2Error instanceof Error ? `${ec2Error.name}: ${ec2Error.message}` : String(ec2Error);
+    return { ...this.found(instanceId, node, 'provider-id'), ec2Error: message };
+  }
+
+  private found(instanceId: string, node: V1Node, via: Via, instance?: InstanceInfo): FoundNode {
     const nodeName = node.metadata?.name ?? '';
     this.nodeNames.set(instanceId, nodeName);
     return { status: 'found', nodeName, node, via, ...(instance ? { instance } : {}) };

@@ -255,5 +255,40 @@ describe('describeInstances and NodeResolver', () => {
         expect(kube.lists()).toHaveLength(0);
       });
     });
+
+    describe('when EC2 is throttled', () => {
+      afterAll(() => {
+        ec2Server.throttled = false;
+      });
+
+      it('still finds the node by providerID and says EC2 was not asked', async () => {
+        ec2Server.throttled = true;
+        const oneTry = createAwsClients({
+          endpoint: ec2Server.url,
+          region: 'eu-west-1',
+          credentials: testCredentials,
+          maxAttempts: 1,
+        }).ec2;
+        const r = await new NodeResolver({ ec2: oneTry, core }).resolve(id(1));
+        expect(r).toMatchObject({ status: 'found', nodeName: dns(1), via: 'provider-id' });
+        expect(r.status === 'found' && r.ec2Error).toMatch(/RequestLimitExceeded/);
+        expect(r.status === 'found' && r.instance).toBeUndefined();
+      });
+
+      it('rethrows the EC2 error when no node matches, so the event is retried rather than dropped', async () => {
+        ec2Server.throttled = true;
+        const oneTry = createAwsClients({
+          endpoint: ec2Server.url,
+          region: 'eu-west-1',
+          credentials: testCredentials,
+          maxAttempts: 1,
+        }).ec2;
+        const resolver = new NodeResolver({ ec2: oneTry, core });
+        await expect(resolver.resolve(id(4))).rejects.toMatchObject({ name: 'RequestLimitExceeded' });
+        ec2Server.throttled = false;
+        // The failure was not cached: the next call asks again and gets a real answer.
+        expect((await resolver.resolve(id(4))).status).toBe('not-found');
+      });
+    });
   });
 });

@@ -15,6 +15,8 @@ export interface TestInstance {
 
 export interface TestEc2 extends LoopbackServer {
   instances: TestInstance[];
+  /** While set, every call fails like a throttled EC2 API. */
+  throttled: boolean;
   describeCalls(): RecordedRequest[];
 }
 
@@ -55,7 +57,9 @@ function ec2Error(res: ServerResponse, code: string, message: string) {
 }
 
 export async function startTestEc2(instances: TestInstance[]): Promise<TestEc2> {
+  const state = { throttled: false };
   const server = await startLoopbackServer((req, res) => {
+    if (state.throttled) return ec2Error(res, 'RequestLimitExceeded', 'Request limit exceeded.');
     const form = new URLSearchParams(req.body);
     if (form.get('Action') !== 'DescribeInstances') {
       return ec2Error(res, 'InvalidAction', `unsupported action ${form.get('Action')}`);
@@ -88,10 +92,10 @@ export async function startTestEc2(instances: TestInstance[]): Promise<TestEc2> 
           `<requestId>test</requestId><reservationSet>${reservations}</reservationSet></DescribeInstancesResponse>`,
       );
   });
-  return {
+  return Object.assign(state, {
     ...server,
     instances,
     describeCalls: () =>
       server.requests.filter((r) => new URLSearchParams(r.body).get('Action') === 'DescribeInstances'),
-  };
+  });
 }
