@@ -1,0 +1,418 @@
+// Generic REST behaviour through @kubernetes/client-node (and raw fetch where the wire matters):
+// conflicts, selectors, pagination, the three patch types, deletion, discovery.
+import { AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { node, pod, startTestCluster, statusOf, type TestCluster } from './api-support.ts';
+
+let c: TestCluster;
+let core: CoreV1Api;
+let apps: AppsV1Api;
+
+const NODE_A = 'ip-10-0-1-10.ec2.internal';
+const NODE_B = 'ip-10-0-2-20.ec2.internal';
+
+beforeAll(async () => {
+  c = await startTestCluster();
+  core = c.kc.makeApiClient(CoreV1Api);
+  apps = c.kc.makeApiClient(AppsV1Api);
+  c.store.create('nodes', node(NODE_A));
+  c.store.create('nodes', node(NODE_B));
+  c.store.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } });
+  for (let i = 0; i < 5; i++) {
+    c.store.create(
+      'pods',
+      pod(`a-${i}`, { namespace: 'shop', node: NODE_A, labels: { app: 'cart', tier: i < 2 ? 'web' : 'db' } }),
+    );
+  }
+  c.store.create(
+    'pods',
+    pod('b-0', { namespace: 'shop', node: NODE_B, labels: { app: 'cart', tier: 'web' } }),
+  );
+  c.store.create(
+    'pods',
+    pod('b-done', { namespace: 'shop', node: NODE_B, phase: 'Succeeded', ready: false }),
+  );
+  c.store.create(
+    'pods',
+    pod('kube-proxy-b', { namespace: 'kube-system', node: NODE_B, labels: { k8s: 'proxy' } }),
+  );
+});
+afterAll(() => c.stop());
+
+const names = (list: { items: { metadata?: { name?: string } }[] }) =>
+  list.items.map((i) => i.metadata?.name);
+
+describe('create / get / update', () => {
+  it('creates with generateName, defaults status, and answers 409 AlreadyExists on a duplicate', async () => {
+    const created = await core.createNamespacedConfigMap({
+      namespace: 'shop',
+      body: { metadata: { generateName: 'settings-' }, data: { a: '1' } },
+    });
+    expect(created.metadata?.name).toMatch(/^settings-[a-z0-9]{5}$/);
+    expect(created.metadata?.uid).toBeTruthy();
+    const dup = await statusOf(
+      core.createNamespacedConfigMap({
+        namespace: 'shop',
+        body: { metadata: { name: created.metadata!.name! } },
+      }),
+    );
+    expect(dup.code).toBe(409);
+    expect(dup.body).toMatchObject({
+      reason: 'AlreadyExists',
+      message: `configmaps "${created.metadata!.name}" already exists`,
+      details: { name: created.metadata!.name, kind: 'configmaps' },
+    });
+    const p = await core.createNamespacedPod({
+      namespace: 'shop',
+      body: {
+        metadata: { name: 'fresh' },
+        spec: { containers: [{ name: 'c', image: 'x' }] },
+        status: { phase: 'Running' },
+      },
+    });
+    expect(p.status?.phase).toBe('Pending'); // status is the server's, not the client's
+  });
+
+  it('answers 404 for a missing object and for a missing namespace', async () => {
+    const missing = await statusOf(core.readNamespacedPod({ name: 'nope', namespace: 'shop' }));
+    expect(missing.code).toBe(404);
+    expect(missing.body).toEqual({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: 'pods "nope" not found',
+      reason: 'NotFound',
+      details: { name: 'nope', kind: 'pods' },
+      code: 404,
+    });
+    const noNs = await statusOf(
+      core.createNamespacedConfigMap({ namespace: 'atlantis', body: { metadata: { name: 'x' } } }),
+    );
+    expect(noNs.body).toMatchObject({ code: 404, message: 'namespaces "atlantis" not found' });
+    const group = await statusOf(apps.readNamespacedDeployment({ name: 'nope', namespace: 'shop' }));
+    expect(group.body).toMatchObject({
+      message: 'deployments.apps "nope" not found',
+      details: { group: 'apps', kind: 'deployments' },
+    });
+  });
+
+  it('answers 409 Conflict with the real message on a stale resourceVersion', async () => {
+    const cm = await core.createNamespacedConfigMap({
+      namespace: 'shop',
+      body: { metadata: { name: 'cfg' }, data: { v: '1' } },
+    });
+    const stale = structuredClone(cm);
+    await core.replaceNamespacedConfigMap({
+      name: 'cfg',
+      namespace: 'shop',
+      body: { ...cm, data: { v: '2' } },
+    });
+    const result = await statusOf(
+      core.replaceNamespacedConfigMap({
+        name: 'cfg',
+        namespace: 'shop',
+        body: { ...stale, data: { v: '3' } },
+      }),
+    );
+    expect(result.code).toBe(409);
+    expect(result.body).toMatchObject({
+      reason: 'Conflict',
+      message:
+        'Operation cannot be fulfilled on configmaps "cfg": the object has been modified; please apply your changes to the latest version and try again',
+      details: { name: 'cfg', kind: 'configmaps' },
+    });
+  });
+
+  it('keeps status on a main-resource update and changes only status through /status', async () => {
+    const current = await core.readNode({ name: NODE_A });
+    const replaced = await core.replaceNode({
+      name: NODE_A,
+      body: {
+        ...current,
+        metadata: { ...current.metadata, labels: { ...current.metadata?.labels, extra: 'yes' } },
+        status: {},
+      },
+    });
+    expect(replaced.metadata?.labels?.extra).toBe('yes');
+    expect(replaced.status?.conditions?.[0]?.type).toBe('Ready');
+    const statusPatched = await core.patchNodeStatus(
+      {
+        name: NODE_A,
+        body: {
+          status: { conditions: [{ type: 'MemoryPressure', status: 'False' }] },
+          metadata: { labels: { ignored: 'x' } },
+        },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+    );
+    expect(statusPatched.status?.conditions?.map((cond) => cond.type)).toEqual(['Ready', 'MemoryPressure']);
+    expect(statusPatched.metadata?.labels?.ignored).toBeUndefined();
+  });
+});
+
+describe('list selectors and pagination', () => {
+  it('filters pods by spec.nodeName and status.phase like kubectl describe node does', async () => {
+    const all = await core.listPodForAllNamespaces({
+      fieldSelector: `spec.nodeName=${NODE_B},status.phase!=Succeeded,status.phase!=Failed`,
+    });
+    expect(names(all).sort()).toEqual(['b-0', 'kube-proxy-b']);
+    const inShop = await core.listNamespacedPod({
+      namespace: 'shop',
+      fieldSelector: `spec.nodeName==${NODE_B}`,
+    });
+    expect(names(inShop).sort()).toEqual(['b-0', 'b-done']);
+  });
+
+  it('supports label selector operators =, !=, in, notin, exists, !exists', async () => {
+    const q = async (labelSelector: string) =>
+      names(await core.listNamespacedPod({ namespace: 'shop', labelSelector })).sort();
+    expect(await q('tier=web')).toEqual(['a-0', 'a-1', 'b-0']);
+    expect(await q('app==cart,tier!=web')).toEqual(['a-2', 'a-3', 'a-4']);
+    expect(await q('tier in (db, nothing)')).toEqual(['a-2', 'a-3', 'a-4']);
+    expect(await q('tier notin (db),app')).toEqual(['a-0', 'a-1', 'b-0']);
+    expect(await q('!tier')).toEqual(['b-done', 'fresh']);
+  });
+
+  it('rejects an unsupported field label with 400 like the real server', async () => {
+    const bad = await statusOf(
+      core.listNamespacedPod({ namespace: 'shop', fieldSelector: 'spec.color=blue' }),
+    );
+    expect(bad.code).toBe(400);
+    expect(bad.body.message).toBe('field label not supported: spec.color');
+  });
+
+  it('pages with limit/continue in name order, with remainingItemCount', async () => {
+    const first = await core.listNamespacedPod({ namespace: 'shop', limit: 3, labelSelector: 'app=cart' });
+    expect(names(first)).toEqual(['a-0', 'a-1', 'a-2']);
+    expect(first.metadata?.remainingItemCount).toBe(3);
+    const second = await core.listNamespacedPod({
+      namespace: 'shop',
+      limit: 3,
+      labelSelector: 'app=cart',
+      _continue: first.metadata!._continue!,
+    });
+    expect(names(second)).toEqual(['a-3', 'a-4', 'b-0']);
+    expect(second.metadata?._continue).toBeUndefined();
+  });
+
+  it('lists with kind/apiVersion on the list and none on items, as the real server does', async () => {
+    const raw = await (await fetch(`${c.api.url}/api/v1/namespaces/shop/pods?limit=1`)).json();
+    expect(raw.kind).toBe('PodList');
+    expect(raw.apiVersion).toBe('v1');
+    expect(raw.items[0].kind).toBeUndefined();
+    expect(Number(raw.metadata.resourceVersion)).toBeGreaterThan(0);
+  });
+});
+
+describe('patch', () => {
+  it('answers 415 UnsupportedMediaType for an unknown patch content type', async () => {
+    const response = await fetch(`${c.api.url}/api/v1/nodes/${NODE_A}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: '{"spec":{"unschedulable":true}}',
+    });
+    expect(response.status).toBe(415);
+    expect(await response.json()).toEqual({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message:
+        'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml',
+      reason: 'UnsupportedMediaType',
+      code: 415,
+    });
+  });
+
+  it('rejects a merge patch that is not an object (400 for a scalar, 422 for an array)', async () => {
+    const patch = (body: string) =>
+      fetch(`${c.api.url}/api/v1/nodes/${NODE_A}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/merge-patch+json' },
+        body,
+      });
+    const scalar = await patch('"cordon"');
+    expect(scalar.status).toBe(400);
+    expect((await scalar.json()).message).toBe('Invalid JSON Patch');
+    const array = await patch('[{"spec":{}}]');
+    expect(array.status).toBe(422);
+    expect((await array.json()).reason).toBe('Invalid');
+  });
+
+  it('applies a JSON patch (client-node default), with test ops failing as 422', async () => {
+    const patched = await core.patchNode({
+      name: NODE_B,
+      body: [{ op: 'add', path: '/metadata/labels/spotguard.io~1state', value: 'draining' }],
+    });
+    expect(patched.metadata?.labels?.['spotguard.io/state']).toBe('draining');
+    const failed = await statusOf(
+      core.patchNode({ name: NODE_B, body: [{ op: 'test', path: '/spec/unschedulable', value: true }] }),
+    );
+    expect(failed.code).toBe(422);
+  });
+
+  it('merge patch sets taints and unschedulable in one request; strategic merge replaces taints like the real server', async () => {
+    const merged = await core.patchNode(
+      {
+        name: NODE_B,
+        body: {
+          spec: {
+            unschedulable: true,
+            taints: [{ key: 'spotguard.io/draining', value: 'spot-itn', effect: 'NoSchedule' }],
+          },
+        },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    expect(merged.spec?.unschedulable).toBe(true);
+    expect(merged.spec?.taints).toHaveLength(1);
+    // node.spec.taints has no patchMergeKey in k8s.io/api: a strategic merge patch replaces the whole list
+    const strategic = await core.patchNode(
+      { name: NODE_B, body: { spec: { taints: [{ key: 'other', effect: 'NoExecute' }] } } },
+      setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+    );
+    expect(strategic.spec?.taints?.map((t) => t.key)).toEqual(['other']);
+  });
+
+  it('strategic merge merges finalizers as a set and conditions by type', async () => {
+    await core.createNamespacedConfigMap({
+      namespace: 'shop',
+      body: { metadata: { name: 'fin', finalizers: ['a.io/x'] } },
+    });
+    const patched = await core.patchNamespacedConfigMap(
+      { name: 'fin', namespace: 'shop', body: { metadata: { finalizers: ['b.io/y', 'a.io/x'] } } },
+      setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+    );
+    expect(patched.metadata?.finalizers).toEqual(['a.io/x', 'b.io/y']);
+  });
+
+  it('a patch carrying a stale resourceVersion is a 409 conflict', async () => {
+    const result = await statusOf(
+      core.patchNode(
+        { name: NODE_A, body: { metadata: { resourceVersion: '1' }, spec: { unschedulable: true } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ),
+    );
+    expect(result.code).toBe(409);
+  });
+
+  it('dryRun=All answers with the patched object and stores nothing', async () => {
+    const before = await core.readNode({ name: NODE_A });
+    const dry = await core.patchNode(
+      { name: NODE_A, dryRun: 'All', body: { metadata: { labels: { dry: 'run' } } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    expect(dry.metadata?.labels?.dry).toBe('run');
+    const after = await core.readNode({ name: NODE_A });
+    expect(after.metadata?.labels?.dry).toBeUndefined();
+    expect(after.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
+  });
+});
+
+describe('delete', () => {
+  it('gives a scheduled pod a deletionTimestamp and grace period; it stays until the kubelet removes it', async () => {
+    const deleted = await core.deleteNamespacedPod({
+      name: 'a-4',
+      namespace: 'shop',
+      gracePeriodSeconds: 10,
+    });
+    expect(deleted.metadata?.deletionGracePeriodSeconds).toBe(10);
+    expect(deleted.metadata?.deletionTimestamp).toBeDefined();
+    expect(c.store.get('pods', 'shop', 'a-4')).toBeDefined();
+  });
+
+  it('deletes unscheduled pods and grace-0 deletions at once', async () => {
+    await core.deleteNamespacedPod({ name: 'fresh', namespace: 'shop' });
+    expect(c.store.get('pods', 'shop', 'fresh')).toBeUndefined();
+    await core.deleteNamespacedPod({ name: 'a-3', namespace: 'shop', gracePeriodSeconds: 0 });
+    expect(c.store.get('pods', 'shop', 'a-3')).toBeUndefined();
+  });
+
+  it('checks preconditions.uid', async () => {
+    const result = await statusOf(
+      core.deleteNamespacedPod({
+        name: 'a-2',
+        namespace: 'shop',
+        body: { preconditions: { uid: 'not-the-uid' } },
+      }),
+    );
+    expect(result.code).toBe(409);
+    expect(String(result.body.message)).toMatch(
+      /^Operation cannot be fulfilled on pods "a-2": Precondition failed: UID in precondition: not-the-uid, UID in object meta: [0-9a-f-]{36}$/,
+    );
+  });
+
+  it('keeps an object with finalizers until the last finalizer is removed', async () => {
+    await core.createNamespacedConfigMap({
+      namespace: 'shop',
+      body: { metadata: { name: 'held', finalizers: ['x.io/hold'] } },
+    });
+    await core.deleteNamespacedConfigMap({ name: 'held', namespace: 'shop' });
+    expect(c.store.get('configmaps', 'shop', 'held')?.metadata.deletionTimestamp).toBeDefined();
+    await core.patchNamespacedConfigMap({
+      name: 'held',
+      namespace: 'shop',
+      body: [{ op: 'remove', path: '/metadata/finalizers' }],
+    });
+    expect(c.store.get('configmaps', 'shop', 'held')).toBeUndefined();
+  });
+});
+
+describe('discovery and non-resource endpoints', () => {
+  it('serves version, health and resource lists with kinds, verbs, shortNames and subresources', async () => {
+    const version = await (await fetch(`${c.api.url}/version`)).json();
+    expect(version.gitVersion).toMatch(/^v1\.30\.\d+-eks-/);
+    expect(await (await fetch(`${c.api.url}/healthz`)).text()).toBe('ok');
+    const coreList = await (await fetch(`${c.api.url}/api/v1`)).json();
+    const byName = Object.fromEntries(coreList.resources.map((r: { name: string }) => [r.name, r]));
+    expect(byName.pods).toMatchObject({ kind: 'Pod', namespaced: true, shortNames: ['po'] });
+    expect(byName.nodes).toMatchObject({ kind: 'Node', namespaced: false, shortNames: ['no'] });
+    expect(byName['pods/eviction']).toMatchObject({
+      group: 'policy',
+      version: 'v1',
+      kind: 'Eviction',
+      verbs: ['create'],
+    });
+    expect(byName['nodes/status']).toMatchObject({ kind: 'Node', verbs: ['get', 'patch', 'update'] });
+    const policyList = await (await fetch(`${c.api.url}/apis/policy/v1`)).json();
+    expect(policyList.resources[0]).toMatchObject({ name: 'poddisruptionbudgets', shortNames: ['pdb'] });
+    const groups = await (await fetch(`${c.api.url}/apis`)).json();
+    expect(groups.groups.map((g: { name: string }) => g.name)).toEqual(
+      expect.arrayContaining([
+        'apps',
+        'policy',
+        'coordination.k8s.io',
+        'storage.k8s.io',
+        'events.k8s.io',
+        'scheduling.k8s.io',
+      ]),
+    );
+    expect((await fetch(`${c.api.url}/openapi/v2`)).status).toBe(404);
+  });
+
+  it('serves core events through events.k8s.io/v1 with that shape', async () => {
+    await core.createNamespacedEvent({
+      namespace: 'shop',
+      body: {
+        metadata: { name: 'ev1' },
+        involvedObject: { kind: 'Pod', name: 'a-0', namespace: 'shop' },
+        reason: 'Evicted',
+        message: 'evicted by spotguard',
+        type: 'Normal',
+        source: { component: 'spotguard' },
+      },
+    });
+    const v1 = await (await fetch(`${c.api.url}/apis/events.k8s.io/v1/namespaces/shop/events/ev1`)).json();
+    expect(v1).toMatchObject({
+      apiVersion: 'events.k8s.io/v1',
+      regarding: { name: 'a-0' },
+      note: 'evicted by spotguard',
+    });
+    const byField = await core.listNamespacedEvent({
+      namespace: 'shop',
+      fieldSelector: 'involvedObject.name=a-0,reason=Evicted',
+    });
+    expect(names(byField)).toEqual(['ev1']);
+  });
+});
