@@ -122,7 +122,13 @@ export function describeClusterAccess(
 }
 
 async function fetchClusterAccess(eks: EKSClient, clusterName: string): Promise<EksClusterAccess> {
-  const { cluster } = await eks.send(new DescribeClusterCommand({ name: clusterName }));
+  const { cluster } = await eks
+    .send(new DescribeClusterCommand({ name: clusterName }))
+    .catch((err: Error) => {
+      throw new Error(`EKS DescribeCluster "${clusterName}" failed: ${err.name}: ${err.message}`, {
+        cause: err,
+      });
+    });
   const endpoint = cluster?.endpoint;
   const certificateAuthorityData = cluster?.certificateAuthority?.data;
   if (!endpoint)

@@ -34,8 +34,10 @@ export interface EksToken {
   signedAt: Date;
 }
 
+/** The regional STS endpoint, in the region's partition (China regions use amazonaws.com.cn). */
 export function regionalStsEndpoint(region: string): string {
-  return `https://sts.${region}.amazonaws.com`;
+  const domain = region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
+  return `https://sts.${region}.${domain}`;
 }
 
 export async function createEksToken(opts: EksTokenOptions): Promise<EksToken> {

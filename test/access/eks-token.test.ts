@@ -5,6 +5,7 @@ import {
   decodeEksToken,
   EKS_TOKEN_PREFIX,
   EksTokenSource,
+  regionalStsEndpoint,
 } from '../../shared/k8s/eks-token.ts';
 import type { LoopbackServer } from './support/http-server.ts';
 import { verifyPresignedUrl } from './support/sigv4-verify.ts';
@@ -73,6 +74,11 @@ describe('createEksToken', () => {
     expect(url.searchParams.has('X-Amz-Security-Token')).toBe(false);
     expect(url.searchParams.get('X-Amz-Credential')).toContain('/us-east-2/sts/aws4_request');
     expect(verifyPresignedUrl(url, { host: url.host, [CLUSTER_ID_HEADER]: 'c1' }, 'secret').ok).toBe(true);
+  });
+
+  it('uses the partition of the region for the default STS endpoint', () => {
+    expect(regionalStsEndpoint('us-gov-west-1')).toBe('https://sts.us-gov-west-1.amazonaws.com');
+    expect(regionalStsEndpoint('cn-north-1')).toBe('https://sts.cn-north-1.amazonaws.com.cn');
   });
 
   it('rejects something that is not an EKS token, naming the expected prefix', () => {

@@ -236,7 +236,9 @@ describe('kubeClientsForEks', () => {
   it('names the cluster when DescribeCluster fails', async () => {
     await expect(
       kubeClientsForEks({ clusterName: 'nope', region: 'eu-west-1', eks, stsEndpoint: aws.url }),
-    ).rejects.toThrow(/nope/);
+    ).rejects.toThrow(
+      'EKS DescribeCluster "nope" failed: ResourceNotFoundException: No cluster found for name: nope.',
+    );
   });
 
   it('getKubeClients builds EKS access from CLUSTER_NAME, AWS_REGION and AWS_ENDPOINT_URL (EKS and STS)', async () => {
