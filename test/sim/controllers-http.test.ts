@@ -1,6 +1,6 @@
 // The controllers behind the real API server, driven by real clients: @kubernetes/client-node and
 // kubectl (rollout status, drain) see pods come up, move and come back like on a cluster.
-import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, type V1Deployment } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Controllers, startControllers } from '../../sim/k8s/controllers/index.ts';
 import { buildNodeObject } from '../../sim/k8s/node-factory.ts';
@@ -34,7 +34,10 @@ async function startWithNodes(perZone: number) {
 describe('controllers through the HTTP API', () => {
   it('a Deployment created with client-node becomes 3 Running pods that kubectl rollout status accepts', async () => {
     const { core, apps, kubectl } = await startWithNodes(1);
-    await apps.createNamespacedDeployment({ namespace: 'default', body: deployment('web', 3) });
+    await apps.createNamespacedDeployment({
+      namespace: 'default',
+      body: deployment('web', 3) as V1Deployment,
+    });
     const pods = await waitForAsync('3 running pods over HTTP', async () => {
       const list = await core.listNamespacedPod({ namespace: 'default', labelSelector: 'app=web' });
       const running = list.items.filter((p) => p.status?.phase === 'Running');
@@ -55,7 +58,10 @@ describe('controllers through the HTTP API', () => {
 
   it('kubectl drain evicts a node empty; the pods come back Running elsewhere, the DaemonSet pod stays', async () => {
     const { core, apps, kubectl, nodes } = await startWithNodes(1);
-    await apps.createNamespacedDeployment({ namespace: 'default', body: deployment('shop', 6) });
+    await apps.createNamespacedDeployment({
+      namespace: 'default',
+      body: deployment('shop', 6) as V1Deployment,
+    });
     await apps.createNamespacedDaemonSet({
       namespace: 'kube-system',
       body: {
