@@ -4,6 +4,7 @@
 import { SnsRecordSchema, SnsSqsNotificationSchema } from '@aws-lambda-powertools/parser/schemas/sns';
 import { SqsRecordSchema } from '@aws-lambda-powertools/parser/schemas/sqs';
 import type { EventContext } from './context.ts';
+import { parseContinuation } from './continuation.ts';
 import { check, describeValue, displayPath, EventParseError, joinPath, ROOT_PATH } from './errors.ts';
 import { parseEventBridge } from './eventbridge.ts';
 import { parseFlatLifecycle, parseTestNotification } from './lifecycle.ts';
@@ -110,6 +111,7 @@ function parseObject(value: unknown, ctx: EventContext): DomainEvent[] {
   if (value.Event === 'autoscaling:TEST_NOTIFICATION') return [parseTestNotification(value, ctx)];
   if ('LifecycleTransition' in value || value.Service === 'AWS Auto Scaling')
     return [parseFlatLifecycle(value, ctx)];
+  if (value.spotguard === 'continuation') return [parseContinuation(value, ctx)];
   if ('spotguard' in value) return [parseManual(value, ctx)];
   throw EventParseError.at(
     displayPath(ctx.path),

@@ -168,6 +168,17 @@ const expected: Record<string, Expected[]> = {
       envelopes: ['sns', 'lifecycle-hook'],
     },
   ],
+  'sqs-continuation-lifecycle.json': [
+    {
+      kind: 'lifecycle-terminate',
+      instanceIds: [I1],
+      time: '2026-11-21T10:00:05.000Z',
+      dedupKey: `lifecycle-terminate:${I1}:${TERMINATE_TOKEN}#attempt=1`,
+      envelopes: ['sqs', 'direct'],
+      recordId: '6d7e8f90-a1b2-4c3d-8e4f-5a6b7c8d9e0f',
+      extra: { attempt: 1, lifecycleActionToken: TERMINATE_TOKEN, lifecycleHookName: 'spotguard-terminate' },
+    },
+  ],
   'sqs-sns-itn.json': [
     {
       kind: 'spot-interruption',

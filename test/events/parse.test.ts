@@ -268,6 +268,44 @@ describe('manual payloads', () => {
   });
 });
 
+describe('continuations (work spotguard re-queued to itself)', () => {
+  const original = () => {
+    const { recordId: _r, envelopes: _e, ...event } = only(parse(load('lifecycle-terminate.json')));
+    return event;
+  };
+
+  it('gives the event back with attempt set and a dedupKey of its own', () => {
+    const event = only(parse(sqs({ spotguard: 'continuation', attempt: 1, event: original() })));
+    const { dedupKey: _key, ...fields } = original();
+    expect(event).toMatchObject({
+      ...fields,
+      attempt: 1,
+      recordId: 'msg-0',
+      envelopes: ['sqs', 'direct'],
+    });
+    expect(event.dedupKey).toBe(`${original().dedupKey}#attempt=1`);
+  });
+
+  it('a continuation of a continuation replaces the attempt suffix', () => {
+    const first = only(parse({ spotguard: 'continuation', attempt: 1, event: original() }));
+    const { recordId: _r, envelopes: _e, ...again } = first;
+    const second = only(parse({ spotguard: 'continuation', attempt: 2, event: again }));
+    expect(second.dedupKey).toBe(`${original().dedupKey}#attempt=2`);
+    expect(second.attempt).toBe(2);
+  });
+
+  it('checks the lifecycle fields it will complete the hook with', () => {
+    const event = { ...original(), lifecycleActionToken: 'nope' };
+    expect(parseError(sqs({ spotguard: 'continuation', attempt: 1, event })).path).toBe(
+      'Records[0].body.event.lifecycleActionToken',
+    );
+    expect(parseError({ spotguard: 'continuation', attempt: 0, event: original() }).path).toBe('attempt');
+    expect(
+      parseError({ spotguard: 'continuation', attempt: 1, event: { ...original(), kind: 'manual' } }).path,
+    ).toBe('event.kind');
+  });
+});
+
 describe('AWS Health scheduled changes', () => {
   const health = () =>
     clone(load('health-scheduled-change.json')) as Record<string, unknown> & {
