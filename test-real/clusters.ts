@@ -3,6 +3,9 @@
 // controllers and kubelets on loopback). Scenarios only see a Cluster, so the same function runs on
 // both and the results can be compared.
 import { AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, type V1Node } from '@kubernetes/client-node';
+import { kubeconfigYaml, startKubeApi } from '../sim/k8s/api/server.ts';
+import { startControllers } from '../sim/k8s/controllers/index.ts';
+import { Store } from '../sim/k8s/store.ts';
 import { eksNode, startKubelets } from './kubelets.ts';
 
 export interface Cluster {
@@ -62,4 +65,32 @@ export async function registerNodes(core: CoreV1Api, count: number): Promise<str
   const nodes: V1Node[] = Array.from({ length: count }, (_, i) => eksNode(i));
   for (const node of nodes) await core.createNode({ body: node });
   return nodes.map((n) => n.metadata!.name!);
+}
+
+/**
+ * The simulator as a 1.20 server: PDBs and evictions in policy/v1beta1 only. Its own controllers
+ * play scheduler, controller-manager and kubelets; the nodes are the ones the real side registers.
+ */
+export async function startSimCluster(opts: ClusterOptions = DEFAULT_CLUSTER): Promise<Cluster> {
+  const store = new Store();
+  const api = await startKubeApi({ store, port: 0, servePolicyV1: false });
+  const controllers = startControllers(store, {
+    podStartMs: opts.podStartMs,
+    podTerminationMs: opts.podTerminationMs,
+  });
+  const kc = new KubeConfig();
+  kc.loadFromString(kubeconfigYaml(api.url));
+  // client-node refuses plain http:// servers unless TLS verification is marked as skipped
+  kc.clusters = kc.clusters.map((cluster) => ({ ...cluster, skipTLSVerify: true }));
+  const cluster = clients(kc);
+  const nodeNames = await registerNodes(cluster.core, opts.nodes);
+  return {
+    name: 'simulator',
+    ...cluster,
+    nodeNames,
+    async stop() {
+      controllers.stop();
+      await api.stop();
+    },
+  };
 }
