@@ -241,9 +241,11 @@ function summarize(plan: DrainPlan, runs: PodRun[], waitForVolumeDetach: boolean
       if (run.detachedAt !== undefined) volumesReleased.push(...run.eviction.persistentVolumes);
     } else if (run.evictedAt !== undefined) {
       pods.push({ ...id, outcome: 'still-terminating' });
-    } else if (run.blockedBy) {
-      blocked[podKey(id)] = run.blockedBy;
-      pods.push({ ...id, outcome: 'blocked-by-pdb', pdb: run.blockedBy });
+    } else if (run.blockedBy || (run.eviction.budget && !run.error)) {
+      // never sent: it queued behind another pod of the same budget that the budget held back
+      const budget = run.blockedBy ?? run.eviction.budget!;
+      blocked[podKey(id)] = budget;
+      pods.push({ ...id, outcome: 'blocked-by-pdb', pdb: budget });
     } else {
       failed++;
       pods.push({
