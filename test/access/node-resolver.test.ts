@@ -124,6 +124,34 @@ describe('describeInstances and NodeResolver', () => {
       expect(lastIds).toEqual([id(1), id(2)]);
     });
 
+    it('splits very many ids into calls of 200', async () => {
+      const many = Array.from({ length: 450 }, (_, k) => ({
+        instanceId: id(5000 + k),
+        availabilityZone: AZ,
+      }));
+      const big = await startTestEc2(many);
+      try {
+        const client = createAwsClients({
+          endpoint: big.url,
+          region: 'eu-west-1',
+          credentials: testCredentials,
+        }).ec2;
+        const found = await describeInstances(
+          client,
+          many.map((i) => i.instanceId),
+        );
+        expect(found.size).toBe(450);
+        const sizes = big
+          .describeCalls()
+          .map(
+            (r) => [...new URLSearchParams(r.body).keys()].filter((k) => k.startsWith('InstanceId.')).length,
+          );
+        expect(sizes).toEqual([200, 200, 50]);
+      } finally {
+        await big.close();
+      }
+    });
+
     it('returns an empty map when no id exists', async () => {
       expect((await describeInstances(ec2, [id(0xdead)])).size).toBe(0);
     });
