@@ -77,8 +77,14 @@ const HISTORY_LIMIT = 20_000;
 
 const keyOf = (namespace: string | undefined, name: string) => `${namespace ?? ''}/${name}`;
 
+export interface StoreOptions {
+  /** How many recent changes a watch can resume from (default 20,000). */
+  historyLimit?: number;
+}
+
 export class Store {
   private rv = 1;
+  private readonly historyLimit: number;
   private readonly byResource = new Map<string, Map<string, KObject>>();
   /** pods by spec.nodeName ('' = unscheduled) */
   private readonly podsByNode = new Map<string, Set<string>>();
@@ -86,6 +92,10 @@ export class Store {
   private readonly byNamespace = new Map<string, Map<string, Set<string>>>();
   private readonly watchers = new Map<string, Set<Watcher>>();
   private readonly history: StoreEvent[] = [];
+
+  constructor(options: StoreOptions = {}) {
+    this.historyLimit = options.historyLimit ?? HISTORY_LIMIT;
+  }
 
   currentResourceVersion(): number {
     return this.rv;
@@ -130,7 +140,8 @@ export class Store {
     const obj = structuredClone(input);
     const meta = obj.metadata;
     if (!meta.name && meta.generateName) meta.name = meta.generateName + randomSuffix();
-    if (!meta.name) throw new StoreError('Invalid', 'metadata.name: Required value: name or generateName is required');
+    if (!meta.name)
+      throw new StoreError('Invalid', 'metadata.name: Required value: name or generateName is required');
     const objects = this.objectsOf(resource);
     const key = keyOf(meta.namespace, meta.name);
     if (objects.has(key)) {
@@ -208,8 +219,9 @@ export class Store {
       return false;
     }
     if (sinceResourceVersion !== undefined) {
-      for (const event of this.history) {
-        if (event.rv > sinceResourceVersion && (resource === '*' || event.resource === resource)) watcher(event);
+      for (let i = this.firstEventAfter(sinceResourceVersion); i < this.history.length; i++) {
+        const event = this.history[i]!;
+        if (resource === '*' || event.resource === resource) watcher(event);
       }
     }
     let set = this.watchers.get(resource);
@@ -219,6 +231,18 @@ export class Store {
     }
     set.add(watcher);
     return () => set.delete(watcher);
+  }
+
+  /** Index of the first retained change newer than `rv` (history is ordered by rv). */
+  private firstEventAfter(rv: number): number {
+    let lo = 0;
+    let hi = this.history.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.history[mid]!.rv > rv) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
   }
 
   private objectsOf(resource: string): Map<string, KObject> {
@@ -266,7 +290,9 @@ export class Store {
     if (oldObject) event.oldObject = oldObject;
     this.history.push(event);
     // trim in chunks so a busy store does not shift the whole array on every write
-    if (this.history.length > HISTORY_LIMIT + 5_000) this.history.splice(0, this.history.length - HISTORY_LIMIT);
+    const slack = Math.max(1, Math.floor(this.historyLimit / 4));
+    if (this.history.length > this.historyLimit + slack)
+      this.history.splice(0, this.history.length - this.historyLimit);
     for (const watcher of this.watchers.get(resource) ?? []) watcher(event);
     for (const watcher of this.watchers.get('*') ?? []) watcher(event);
   }

@@ -21,10 +21,13 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
-export async function startTestCluster(options: Partial<KubeApiOptions> = {}): Promise<TestCluster> {
-  const store = new Store();
+export async function startTestCluster(
+  options: Partial<KubeApiOptions> & { historyLimit?: number } = {},
+): Promise<TestCluster> {
+  const { historyLimit, ...apiOptions } = options;
+  const store = new Store(historyLimit ? { historyLimit } : {});
   const faults = new FaultInjector();
-  const api = await startKubeApi({ store, faults, port: 0, ...options });
+  const api = await startKubeApi({ store, faults, port: 0, ...apiOptions });
   const dir = mkdtempSync(join(tmpdir(), 'spotguard-api-test-'));
   const kubeconfigPath = join(dir, 'kubeconfig');
   writeFileSync(kubeconfigPath, kubeconfigYaml(api.url));
