@@ -36,8 +36,10 @@ export function createHandler(functionName: string) {
       for (const r of result.reports) {
         logger.info(r.summary, { kind: r.kind, outcome: r.outcome, node: r.nodeName, instanceId: r.instanceId, actions: r.actions });
       }
-      // SQS event source mapping with ReportBatchItemFailures reads this shape.
-      if (result.batchItemFailures) return { batchItemFailures: result.batchItemFailures };
-      return { reports: result.reports.map(({ drain: _d, ...rest }) => rest) };
+      // The SQS event source mapping (ReportBatchItemFailures) reads batchItemFailures and ignores the rest.
+      return {
+        ...(result.batchItemFailures ? { batchItemFailures: result.batchItemFailures } : {}),
+        reports: result.reports,
+      };
     });
 }
