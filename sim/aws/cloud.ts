@@ -922,6 +922,8 @@ export class SimAws {
       state: 'pending',
       launchTime: new Date(),
       tags: {
+        // Group tags propagate at launch (PropagateAtLaunch=true), as EKS managed node groups do.
+        ...group.tags,
         Name: `${this.clusterName}-${group.nodegroup}-node`,
         'aws:autoscaling:groupName': group.name,
         'eks:cluster-name': this.clusterName,
