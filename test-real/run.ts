@@ -102,11 +102,16 @@ async function main(): Promise<number> {
   let vitest: ChildProcess | undefined;
   let failed = true;
 
-  const cleanUp = async () => {
-    if (vitest) await killGroup(vitest, STOP_GRACE_MS);
-    await killGroup(controlPlane, STOP_GRACE_MS);
-    if (failed && process.env.KEEP_RUN_DIR !== '0') log(`logs kept in ${join(runDir, 'logs')}`);
-    else if (process.env.KEEP_RUN_DIR !== '1') rmSync(runDir, { recursive: true, force: true });
+  // once only: a signal may arrive while the normal path is already cleaning up
+  let cleaning: Promise<void> | undefined;
+  const cleanUp = () => {
+    cleaning ??= (async () => {
+      if (vitest) await killGroup(vitest, STOP_GRACE_MS);
+      await killGroup(controlPlane, STOP_GRACE_MS);
+      if (failed && process.env.KEEP_RUN_DIR !== '0') log(`logs kept in ${join(runDir, 'logs')}`);
+      else if (process.env.KEEP_RUN_DIR !== '1') rmSync(runDir, { recursive: true, force: true });
+    })();
+    return cleaning;
   };
   for (const [signal, code] of [
     ['SIGINT', 130],
