@@ -1,0 +1,154 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { drainNode } from '../../shared/drain/executor.ts';
+import {
+  addDeployment,
+  addNode,
+  addPdb,
+  runningPodsOn,
+  type SimCluster,
+  startCluster,
+  waitFor,
+} from './sim-harness.ts';
+
+const NODE = 'ip-10-0-4-10.ec2.internal';
+const SPARE = 'ip-10-0-4-20.ec2.internal';
+const LEASE = `spotguard-drain-${NODE}`;
+
+let sim: SimCluster;
+afterEach(async () => {
+  await sim?.stop();
+});
+
+async function clusterWith(pods: number, opts: Parameters<typeof startCluster>[0] = {}) {
+  sim = await startCluster(opts);
+  addNode(sim.store, NODE);
+  addDeployment(sim.store, 'web', { replicas: pods });
+  await waitFor(`${pods} pods running`, () => runningPodsOn(sim.store, NODE).length === pods);
+  addNode(sim.store, SPARE);
+  sim.requests.reset();
+}
+
+function leaseHeldBy(holder: string, renewedMsAgo: number) {
+  const renewTime = new Date(Date.now() - renewedMsAgo).toISOString().replace('Z', '000Z');
+  sim.store.create('leases', {
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: { name: LEASE, namespace: 'spotguard' },
+    spec: {
+      holderIdentity: holder,
+      leaseDurationSeconds: 30,
+      acquireTime: renewTime,
+      renewTime,
+      leaseTransitions: 0,
+    },
+  });
+}
+
+describe('one drain per node (Lease)', () => {
+  it('a second concurrent drain joins the first: every pod is evicted exactly once', async () => {
+    await clusterWith(8, { podTerminationMs: 400 });
+    const [a, b] = await Promise.all([
+      drainNode(sim.k8s, NODE, { reason: 'spot-interruption', holder: 'lambda-a', timeoutMs: 20_000 }),
+      drainNode(sim.k8s, NODE, { reason: 'spot-interruption', holder: 'lambda-b', timeoutMs: 20_000 }),
+    ]);
+    expect([a.joinedExistingDrain, b.joinedExistingDrain].sort()).toEqual([false, true]);
+    expect(a.complete).toBe(true);
+    expect(b.complete).toBe(true);
+    expect(sim.requests.byKey()['create pods/eviction']).toBe(8);
+    // both may PATCH with the same resourceVersion; the loser gets 409 and then finds the cordon in place
+    const taints = sim.store.get('nodes', undefined, NODE)!.spec.taints as { key: string }[];
+    expect(taints.filter((t) => t.key === 'spotguard.io/spot-interruption')).toHaveLength(1);
+  });
+
+  it('waits for a live holder until the deadline without evicting anything', async () => {
+    await clusterWith(2);
+    leaseHeldBy('lambda-still-running', 0);
+    const report = await drainNode(sim.k8s, NODE, {
+      reason: 'spot-interruption',
+      holder: 'lambda-b',
+      deadline: new Date(Date.now() + 1_200),
+      safetyMarginMs: 0,
+    });
+    expect(report.joinedExistingDrain).toBe(true);
+    expect(report.complete).toBe(false);
+    expect(report.pods.map((p) => p.outcome)).toEqual(['still-terminating', 'still-terminating']);
+    expect(sim.requests.byKey()['create pods/eviction']).toBeUndefined();
+    expect(sim.requests.byKey()['get leases']).toBeGreaterThan(0);
+  });
+
+  it('takes over an expired lease and resumes from the pods still on the node', async () => {
+    await clusterWith(3);
+    leaseHeldBy('lambda-that-timed-out', 60_000);
+    const report = await drainNode(sim.k8s, NODE, {
+      reason: 'spot-interruption',
+      holder: 'lambda-c',
+      timeoutMs: 10_000,
+    });
+    expect(report.joinedExistingDrain).toBe(false);
+    expect(report.complete).toBe(true);
+    expect(report.pods.filter((p) => p.outcome === 'evicted')).toHaveLength(3);
+    const lease = sim.store.get('leases', 'spotguard', LEASE)!;
+    expect(lease.spec.leaseTransitions).toBe(1);
+    expect(lease.spec.holderIdentity).toBeUndefined();
+  });
+});
+
+describe('API server trouble', () => {
+  it('honours 429 TooManyRequests (Retry-After, no PDB cause) and 5xx with retries', async () => {
+    await clusterWith(4);
+    sim.faults.add({
+      verb: 'create',
+      resource: 'pods',
+      subresource: 'eviction',
+      status: 429,
+      retryAfterSeconds: 1,
+      count: 2,
+    });
+    sim.faults.add({ verb: 'create', resource: 'pods', subresource: 'eviction', status: 503, count: 2 });
+    const report = await drainNode(sim.k8s, NODE, {
+      reason: 'spot-interruption',
+      holder: 'req-1',
+      timeoutMs: 20_000,
+    });
+    expect(report.complete).toBe(true);
+    expect(report.pods.every((p) => p.outcome === 'evicted')).toBe(true);
+    expect(sim.requests.byKey()['create pods/eviction']).toBe(8);
+    // a throttled eviction is not a PDB refusal
+    expect(sim.store.list('events').filter((e) => e.reason === 'EvictionBlocked')).toEqual([]);
+  });
+
+  it('drains through policy/v1beta1 on a server without policy/v1 (Kubernetes < 1.22)', async () => {
+    sim = await startCluster({ servePolicyV1: false });
+    addNode(sim.store, NODE);
+    addDeployment(sim.store, 'web', { replicas: 3 });
+    addPdb(sim.store, 'web-pdb', 'web', { maxUnavailable: 1 });
+    await waitFor('3 pods running', () => runningPodsOn(sim.store, NODE).length === 3);
+    addNode(sim.store, SPARE);
+    const report = await drainNode(sim.k8s, NODE, {
+      reason: 'spot-interruption',
+      holder: 'req-1',
+      timeoutMs: 20_000,
+    });
+    expect(report.complete).toBe(true);
+    expect(report.plan.budgets).toEqual([expect.objectContaining({ budget: 'default/web-pdb' })]);
+    expect(runningPodsOn(sim.store, NODE)).toEqual([]);
+  });
+
+  it('stops waiting when the caller aborts and reports what is left', async () => {
+    await clusterWith(2);
+    addPdb(sim.store, 'web-pdb', 'web', { minAvailable: 2 });
+    await waitFor(
+      'PDB status',
+      () => sim.store.get('poddisruptionbudgets', 'default', 'web-pdb')?.status?.currentHealthy === 2,
+    );
+    const abort = new AbortController();
+    setTimeout(() => abort.abort(), 300);
+    const report = await drainNode(sim.k8s, NODE, {
+      reason: 'spot-interruption',
+      holder: 'req-1',
+      signal: abort.signal,
+    });
+    expect(report.complete).toBe(false);
+    expect(report.pods.map((p) => p.outcome)).toEqual(['blocked-by-pdb', 'blocked-by-pdb']);
+  });
+});
