@@ -2,7 +2,7 @@
 // conflicts, selectors, pagination, the three patch types, deletion, discovery.
 import { AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { node, pod, startTestCluster, statusOf, type TestCluster } from './api-support.ts';
+import { getJson, jsonOf, node, pod, startTestCluster, statusOf, type TestCluster } from './api-support.ts';
 
 let c: TestCluster;
 let core: CoreV1Api;
@@ -197,7 +197,7 @@ describe('list selectors and pagination', () => {
   });
 
   it('lists with kind/apiVersion on the list and none on items, as the real server does', async () => {
-    const raw = await (await fetch(`${c.api.url}/api/v1/namespaces/shop/pods?limit=1`)).json();
+    const raw = await getJson(`${c.api.url}/api/v1/namespaces/shop/pods?limit=1`);
     expect(raw.kind).toBe('PodList');
     expect(raw.apiVersion).toBe('v1');
     expect(raw.items[0].kind).toBeUndefined();
@@ -213,7 +213,7 @@ describe('patch', () => {
       body: '{"spec":{"unschedulable":true}}',
     });
     expect(response.status).toBe(415);
-    expect(await response.json()).toEqual({
+    expect(await jsonOf(response)).toEqual({
       kind: 'Status',
       apiVersion: 'v1',
       metadata: {},
@@ -234,10 +234,10 @@ describe('patch', () => {
       });
     const scalar = await patch('"cordon"');
     expect(scalar.status).toBe(400);
-    expect((await scalar.json()).message).toBe('Invalid JSON Patch');
+    expect((await jsonOf(scalar)).message).toBe('Invalid JSON Patch');
     const array = await patch('[{"spec":{}}]');
     expect(array.status).toBe(422);
-    expect((await array.json()).reason).toBe('Invalid');
+    expect((await jsonOf(array)).reason).toBe('Invalid');
   });
 
   it('applies a JSON patch (client-node default), with test ops failing as 422', async () => {
@@ -361,10 +361,10 @@ describe('delete', () => {
 
 describe('discovery and non-resource endpoints', () => {
   it('serves version, health and resource lists with kinds, verbs, shortNames and subresources', async () => {
-    const version = await (await fetch(`${c.api.url}/version`)).json();
+    const version = await getJson(`${c.api.url}/version`);
     expect(version.gitVersion).toMatch(/^v1\.30\.\d+-eks-/);
     expect(await (await fetch(`${c.api.url}/healthz`)).text()).toBe('ok');
-    const coreList = await (await fetch(`${c.api.url}/api/v1`)).json();
+    const coreList = await getJson(`${c.api.url}/api/v1`);
     const byName = Object.fromEntries(coreList.resources.map((r: { name: string }) => [r.name, r]));
     expect(byName.pods).toMatchObject({ kind: 'Pod', namespaced: true, shortNames: ['po'] });
     expect(byName.nodes).toMatchObject({ kind: 'Node', namespaced: false, shortNames: ['no'] });
@@ -375,9 +375,9 @@ describe('discovery and non-resource endpoints', () => {
       verbs: ['create'],
     });
     expect(byName['nodes/status']).toMatchObject({ kind: 'Node', verbs: ['get', 'patch', 'update'] });
-    const policyList = await (await fetch(`${c.api.url}/apis/policy/v1`)).json();
+    const policyList = await getJson(`${c.api.url}/apis/policy/v1`);
     expect(policyList.resources[0]).toMatchObject({ name: 'poddisruptionbudgets', shortNames: ['pdb'] });
-    const groups = await (await fetch(`${c.api.url}/apis`)).json();
+    const groups = await getJson(`${c.api.url}/apis`);
     expect(groups.groups.map((g: { name: string }) => g.name)).toEqual(
       expect.arrayContaining([
         'apps',
@@ -403,7 +403,7 @@ describe('discovery and non-resource endpoints', () => {
         source: { component: 'spotguard' },
       },
     });
-    const v1 = await (await fetch(`${c.api.url}/apis/events.k8s.io/v1/namespaces/shop/events/ev1`)).json();
+    const v1 = await getJson(`${c.api.url}/apis/events.k8s.io/v1/namespaces/shop/events/ev1`);
     expect(v1).toMatchObject({
       apiVersion: 'events.k8s.io/v1',
       regarding: { name: 'a-0' },

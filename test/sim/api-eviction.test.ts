@@ -1,7 +1,17 @@
 // The eviction subresource through @kubernetes/client-node: kube-apiserver's answers to the byte.
 import { CoreV1Api, PolicyV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { node, pdb, pod, settle, startTestCluster, statusOf, type TestCluster } from './api-support.ts';
+import {
+  getJson,
+  jsonOf,
+  node,
+  pdb,
+  pod,
+  settle,
+  startTestCluster,
+  statusOf,
+  type TestCluster,
+} from './api-support.ts';
 
 let c: TestCluster;
 let core: CoreV1Api;
@@ -86,7 +96,7 @@ describe('eviction', () => {
       body: JSON.stringify(eviction('web-1', namespace).body),
     });
     expect(response.status).toBe(201);
-    expect(await response.json()).toEqual({
+    expect(await jsonOf(response)).toEqual({
       kind: 'Status',
       apiVersion: 'v1',
       metadata: {},
@@ -260,7 +270,7 @@ describe('budgets whose status the controller has not written (status updater of
     const response = await evict('web-0');
     expect(response.status).toBe(429);
     expect(response.headers.get('retry-after')).toBe('10');
-    expect(await response.json()).toEqual({
+    expect(await jsonOf(response)).toEqual({
       kind: 'Status',
       apiVersion: 'v1',
       metadata: {},
@@ -292,7 +302,7 @@ describe('budgets whose status the controller has not written (status updater of
     raw.store.create('poddisruptionbudgets', budget);
     const response = await evict('db-0');
     expect(response.status).toBe(403);
-    expect(await response.json()).toMatchObject({
+    expect(await jsonOf(response)).toMatchObject({
       reason: 'Forbidden',
       message: 'poddisruptionbudget.policy "broken" is forbidden: pdb disruptions allowed is negative',
     });
@@ -307,14 +317,14 @@ describe('a server without policy/v1 (like Kubernetes 1.20)', () => {
   afterAll(() => old.stop());
 
   it('advertises evictions and PDBs only in policy/v1beta1', async () => {
-    const core = await (await fetch(`${old.api.url}/api/v1`)).json();
+    const core = await getJson(`${old.api.url}/api/v1`);
     const evictionEntry = core.resources.find((r: { name: string }) => r.name === 'pods/eviction');
     expect(evictionEntry).toMatchObject({ group: 'policy', version: 'v1beta1', kind: 'Eviction' });
-    const groups = await (await fetch(`${old.api.url}/apis`)).json();
+    const groups = await getJson(`${old.api.url}/apis`);
     const policyGroup = groups.groups.find((g: { name: string }) => g.name === 'policy');
     expect(policyGroup.versions).toEqual([{ groupVersion: 'policy/v1beta1', version: 'v1beta1' }]);
     expect((await fetch(`${old.api.url}/apis/policy/v1/poddisruptionbudgets`)).status).toBe(404);
     expect((await fetch(`${old.api.url}/apis/policy/v1beta1/poddisruptionbudgets`)).status).toBe(200);
-    expect((await (await fetch(`${old.api.url}/version`)).json()).minor).toBe('20+');
+    expect((await getJson(`${old.api.url}/version`)).minor).toBe('20+');
   });
 });

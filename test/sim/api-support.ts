@@ -172,3 +172,13 @@ export function fakeKubelet(store: Store): () => void {
 
 /** Resolves after pending setImmediate work (the PDB status updater runs once per event-loop turn). */
 export const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
+
+/** GET a URL and parse the JSON answer (wire-level checks). */
+// biome-ignore lint/suspicious/noExplicitAny: assertions walk arbitrary JSON
+export async function getJson(url: string): Promise<any> {
+  return (await fetch(url)).json();
+}
+
+/** The parsed JSON body of a fetch Response. */
+// biome-ignore lint/suspicious/noExplicitAny: assertions walk arbitrary JSON
+export const jsonOf = (response: Response): Promise<any> => response.json();
