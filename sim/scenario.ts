@@ -1,0 +1,179 @@
+// Scenario files: a cluster, its node groups, the workloads on it and timed AWS events.
+// Validated with zod; a bad file fails with the path of the bad field ("nodeGroups.1.capacityType: …").
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+const duration = z.union([
+  z.number().nonnegative(),
+  z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h))+$/, 'expected a duration like 500ms, 5s, 1m30s or 2h'),
+]);
+
+const hookSchema = z
+  .object({
+    name: z.string().min(1),
+    /** terminate | launch, or the full autoscaling:EC2_INSTANCE_… transition */
+    transition: z.enum([
+      'terminate',
+      'launch',
+      'autoscaling:EC2_INSTANCE_TERMINATING',
+      'autoscaling:EC2_INSTANCE_LAUNCHING',
+    ]),
+    heartbeatTimeout: z.number().positive().max(7200).default(300),
+    defaultResult: z.enum(['CONTINUE', 'ABANDON']).default('CONTINUE'),
+    notificationMetadata: z.string().optional(),
+  })
+  .strict();
+
+const taintSchema = z
+  .object({
+    key: z.string(),
+    value: z.string().optional(),
+    effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']),
+  })
+  .strict();
+
+const nodeGroupSchema = z
+  .object({
+    name: z.string().min(1),
+    zone: z.string().optional(),
+    zones: z.array(z.string()).min(1).optional(),
+    capacityType: z.enum(['SPOT', 'ON_DEMAND']),
+    instanceType: z.string().default('m5.large'),
+    desired: z.number().int().nonnegative(),
+    min: z.number().int().nonnegative().optional(),
+    max: z.number().int().positive().optional(),
+    capacityRebalance: z.boolean().optional(),
+    lifecycleHooks: z.array(hookSchema).default([]),
+    labels: z.record(z.string(), z.string()).optional(),
+    taints: z.array(taintSchema).optional(),
+  })
+  .strict();
+
+/** Which instance an event is about: exactly one of these. `pod` = the node running that pod (ns/name). */
+const targetSchema = z
+  .object({
+    instance: z.string().optional(),
+    node: z.string().optional(),
+    group: z.string().optional(),
+    pod: z.string().optional(),
+  })
+  .strict()
+  .refine((t) => [t.instance, t.node, t.group, t.pod].filter((v) => v !== undefined).length === 1, {
+    message: 'name exactly one of instance, node, group, pod',
+  });
+
+const eventSchema = z
+  .object({
+    at: duration,
+    interrupt: targetSchema
+      .and(z.object({ action: z.enum(['terminate', 'stop', 'hibernate']).optional() }))
+      .optional(),
+    rebalance: targetSchema.optional(),
+    stop: targetSchema.optional(),
+    start: targetSchema.optional(),
+    terminate: targetSchema.optional(),
+    scaleIn: z
+      .object({ group: z.string(), count: z.number().int().positive().default(1) })
+      .strict()
+      .optional(),
+    maintenance: targetSchema
+      .and(
+        z.object({ in: duration.default('10m'), type: z.enum(['retirement', 'stop']).default('retirement') }),
+      )
+      .optional(),
+  })
+  .strict()
+  .refine(
+    (e) =>
+      ['interrupt', 'rebalance', 'stop', 'start', 'terminate', 'scaleIn', 'maintenance'].filter(
+        (k) => k in e && e[k as keyof typeof e] !== undefined,
+      ).length === 1,
+    {
+      message:
+        'each event needs exactly one of interrupt, rebalance, stop, start, terminate, scaleIn, maintenance',
+    },
+  );
+
+const manifestSchema = z
+  .object({
+    apiVersion: z.string(),
+    kind: z.string(),
+    metadata: z.object({ name: z.string().min(1), namespace: z.string().optional() }).passthrough(),
+  })
+  .passthrough();
+
+export const scenarioSchema = z
+  .object({
+    cluster: z
+      .object({
+        name: z.string().default('spotguard-sim'),
+        region: z.string().default('us-east-1'),
+        zones: z.array(z.string()).min(1).optional(),
+      })
+      .strict()
+      .default({ name: 'spotguard-sim', region: 'us-east-1' }),
+    /** Without nodeGroups: the default layout (one spot group per zone + on-demand) of this many nodes. */
+    nodes: z.number().int().nonnegative().optional(),
+    spotShare: z.number().min(0).max(1).optional(),
+    nodeGroups: z.array(nodeGroupSchema).optional(),
+    workloads: z.array(manifestSchema).default([]),
+    events: z.array(eventSchema).default([]),
+  })
+  .strict();
+
+export type Scenario = z.infer<typeof scenarioSchema>;
+export type ScenarioInput = z.input<typeof scenarioSchema>;
+export type ScenarioNodeGroup = z.infer<typeof nodeGroupSchema>;
+export type ScenarioEvent = z.infer<typeof eventSchema>;
+export type ScenarioTarget = z.infer<typeof targetSchema>;
+
+export class ScenarioError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ScenarioError';
+  }
+}
+
+/** Validates a parsed scenario; errors list each bad field by its path. */
+export function parseScenario(input: unknown, source = 'scenario'): Scenario {
+  const result = scenarioSchema.safeParse(input);
+  if (!result.success) {
+    const problems = result.error.issues.map(
+      (issue) => `  ${issue.path.join('.') || '(root)'}: ${issue.message}`,
+    );
+    throw new ScenarioError(`${source} is invalid:\n${problems.join('\n')}`);
+  }
+  const scenario = result.data;
+  for (const [i, group] of (scenario.nodeGroups ?? []).entries()) {
+    if (!group.zone && !group.zones)
+      throw new ScenarioError(`${source} is invalid:\n  nodeGroups.${i}: set zone or zones`);
+  }
+  return scenario;
+}
+
+export function loadScenario(path: string): Scenario {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ScenarioError(`cannot read scenario ${path}: ${(error as Error).message}`);
+  }
+  return parseScenario(parseYaml(text), path);
+}
+
+/** "1m30s" → 90000; numbers are seconds. */
+export function durationMs(value: number | string): number {
+  if (typeof value === 'number') return value * 1000;
+  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let total = 0;
+  for (const match of value.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g))
+    total += Number(match[1]) * units[match[2]!]!;
+  return total;
+}
+
+export function hookTransition(t: z.infer<typeof hookSchema>['transition']) {
+  if (t === 'terminate' || t === 'autoscaling:EC2_INSTANCE_TERMINATING')
+    return 'autoscaling:EC2_INSTANCE_TERMINATING' as const;
+  return 'autoscaling:EC2_INSTANCE_LAUNCHING' as const;
+}
