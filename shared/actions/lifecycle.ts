@@ -41,7 +41,8 @@ function startHeartbeats(d: ActionDeps, ref: LifecycleActionRef, timeoutSeconds:
       d.logger.warn('lifecycle heartbeat failed', { error: String(err), instanceId: ref.instanceId });
     }
   };
-  const timer = d.dryRun ? undefined : setInterval(beat, Math.max(5, timeoutSeconds / 2) * 1000);
+  // AWS's minimum heartbeat timeout is 30 s, so this is every 15 s or more in practice.
+  const timer = d.dryRun ? undefined : setInterval(beat, Math.max(1, timeoutSeconds / 2) * 1000);
   timer?.unref();
   return { stop: () => clearInterval(timer), beat, count: () => count };
 }

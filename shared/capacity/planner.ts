@@ -27,6 +27,10 @@ export function planReplacement(input: {
   }
   const member = group.instances.find((i) => i.instanceId === instanceId);
   if (!member) return { action: 'none', group: group.name, reason: 'instance already left the group' };
+  if (member.lifecycleState !== 'InService') {
+    // Detach only works InService; Terminating:* means the group is already replacing or shrinking.
+    return { action: 'none', group: group.name, reason: `instance is ${member.lifecycleState} in the group` };
+  }
   const othersActive = group.instances.filter(
     (i) => i.instanceId !== instanceId && activeStates.has(i.lifecycleState),
   ).length;

@@ -1,0 +1,152 @@
+// End-to-end harness: a simulator, spotguard's real Lambda handlers wired to its events (as
+// deployed: direct invokes and SQS queues), and the observations tests assert on — all through real
+// clients (client-node, SDK v3) and the simulator's own state.
+import type { KubeConfig } from '@kubernetes/client-node';
+import { type KubeClients, kubeClientsFromConfig } from '../../shared/k8s/client.ts';
+import { type Simulator, type SimulatorOptions, startSimulator } from '../../sim/index.ts';
+import { connectLambdas, type LambdaBridge, type LambdaBridgeOptions } from '../../sim/lambda-bridge.ts';
+import type { HandleReport } from '../../shared/actions/types.ts';
+import type { KObject } from '../../sim/k8s/store.ts';
+
+export interface E2E {
+  sim: Simulator;
+  bridge: LambdaBridge;
+  k8s: KubeClients;
+  /** Every EMF metric line the functions printed. */
+  emf: Array<Record<string, unknown>>;
+  reports(): HandleReport[];
+  stop(): Promise<void>;
+}
+
+export async function startE2E(opts: SimulatorOptions, bridgeOpts: LambdaBridgeOptions = {}): Promise<E2E> {
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
+  const sim = await startSimulator({
+    bootDelayMs: 1500,
+    podStartMs: 100,
+    podTerminationMs: 300,
+    volumeDetachMs: 300,
+    interruptionNoticeMs: 20_000,
+    ...opts,
+  });
+  const emf: Array<Record<string, unknown>> = [];
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+    for (const line of text.split('\n')) {
+      if (line.includes('"_aws"')) {
+        try {
+          emf.push(JSON.parse(line));
+        } catch {}
+      }
+    }
+    return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
+  }) as typeof process.stdout.write;
+  const bridge = await connectLambdas(sim, { retryDelayMs: 200, ...bridgeOpts });
+  const kc: KubeConfig = sim.kubeConfig();
+  return {
+    sim,
+    bridge,
+    k8s: kubeClientsFromConfig(kc),
+    emf,
+    reports: () =>
+      bridge.invocations.flatMap((i) => ((i.result as { reports?: HandleReport[] } | undefined)?.reports ?? [])),
+    async stop() {
+      bridge.stop();
+      process.stdout.write = write as typeof process.stdout.write;
+      await sim.stop();
+    },
+  };
+}
+
+/** Sum of a metric across every EMF line. */
+export function metricTotal(emf: Array<Record<string, unknown>>, name: string): number {
+  return emf.reduce((n, line) => n + (typeof line[name] === 'number' ? (line[name] as number) : 0), 0);
+}
+
+export const nodeOf = (sim: Simulator, instanceId: string) => sim.aws.instance(instanceId)?.privateDnsName ?? '';
+
+export function podsOn(sim: Simulator, nodeName: string): KObject[] {
+  return sim.store.list('pods', { nodeName }).filter((p) => !p.metadata.deletionTimestamp);
+}
+
+export function eventsAbout(sim: Simulator, kind: string, name: string): KObject[] {
+  return sim.store
+    .list('events')
+    .filter((e) => e.involvedObject?.kind === kind && e.involvedObject?.name === name);
+}
+
+export function readyPods(sim: Simulator, namespace: string, labelKey: string, labelValue: string): KObject[] {
+  return sim.store
+    .list('pods', { namespace })
+    .filter(
+      (p) =>
+        p.metadata.labels?.[labelKey] === labelValue &&
+        !p.metadata.deletionTimestamp &&
+        (p.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True'),
+    );
+}
+
+/** A Deployment with a PDB (maxUnavailable 1), the shape most spot workloads have. */
+export function deploymentWithPdb(name: string, replicas: number, extra: { namespace?: string; grace?: number } = {}): KObject[] {
+  const namespace = extra.namespace ?? 'default';
+  return [
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name, namespace },
+      spec: {
+        replicas,
+        selector: { matchLabels: { app: name } },
+        template: {
+          metadata: { labels: { app: name } },
+          spec: {
+            terminationGracePeriodSeconds: extra.grace ?? 5,
+            containers: [{ name: 'app', image: 'public.ecr.aws/nginx/nginx:1.27' }],
+          },
+        },
+      },
+    },
+    {
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: { name, namespace },
+      spec: { maxUnavailable: 1, selector: { matchLabels: { app: name } } },
+    },
+  ];
+}
+
+/** A StatefulSet on zonal gp3 volumes (WaitForFirstConsumer), pinned to one zone by nodeSelector. */
+export function zonalStatefulSet(name: string, replicas: number, zone: string): KObject[] {
+  return [
+    {
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name, namespace: 'default' },
+      spec: {
+        replicas,
+        serviceName: name,
+        selector: { matchLabels: { app: name } },
+        template: {
+          metadata: { labels: { app: name } },
+          spec: {
+            nodeSelector: { 'topology.kubernetes.io/zone': zone },
+            terminationGracePeriodSeconds: 5,
+            containers: [{ name: 'db', image: 'postgres:17', volumeMounts: [{ name: 'data', mountPath: '/data' }] }],
+          },
+        },
+        volumeClaimTemplates: [
+          {
+            metadata: { name: 'data' },
+            spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'gp3', resources: { requests: { storage: '10Gi' } } },
+          },
+        ],
+      },
+    },
+    {
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: { name, namespace: 'default' },
+      spec: { maxUnavailable: 1, selector: { matchLabels: { app: name } } },
+    },
+  ];
+}

@@ -1,0 +1,169 @@
+// Spot interruption warning, end to end: simulator ITN → real Lambda handler → cordon, taint,
+// drain, replacement; also the SQS-wrapped form, redelivery, stop/hibernate and foreign instances.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { processInput } from '../../shared/runtime.ts';
+import { createRuntime } from '../../shared/runtime.ts';
+import { loadConfig } from '../../shared/config.ts';
+import { awsClients } from '../../shared/aws/clients.ts';
+import { deploymentWithPdb, type E2E, eventsAbout, metricTotal, nodeOf, podsOn, readyPods, startE2E } from './harness.ts';
+
+let e: E2E;
+
+beforeAll(async () => {
+  e = await startE2E({
+    scenario: {
+      cluster: { name: 'e2e-itn', region: 'us-east-1', zones: ['us-east-1a', 'us-east-1b', 'us-east-1c'] },
+      nodeGroups: [
+        { name: 'spot-a', zone: 'us-east-1a', capacityType: 'SPOT', desired: 2, max: 5 },
+        { name: 'spot-b', zone: 'us-east-1b', capacityType: 'SPOT', desired: 2, max: 5 },
+        { name: 'spot-c', zone: 'us-east-1c', capacityType: 'SPOT', desired: 2, max: 5 },
+      ],
+      workloads: [...deploymentWithPdb('web', 6), ...deploymentWithPdb('api', 4)],
+    },
+  });
+  await e.sim.waitFor(() => readyPods(e.sim, 'default', 'app', 'web').length === 6, 15_000, 'web ready');
+  await e.sim.waitFor(() => readyPods(e.sim, 'default', 'app', 'api').length === 4, 15_000, 'api ready');
+}, 60_000);
+
+afterAll(async () => {
+  await e?.stop();
+});
+
+function busiestNode(group: string): { instanceId: string; node: string } {
+  const candidates = e.sim.aws
+    .instances()
+    .filter((i) => i.groupName === group && i.state === 'running')
+    .map((i) => ({ instanceId: i.instanceId, node: i.privateDnsName }));
+  candidates.sort((a, b) => podsOn(e.sim, b.node).length - podsOn(e.sim, a.node).length);
+  return candidates[0]!;
+}
+
+describe('spot interruption warning (terminate)', () => {
+  it('cordons and taints the node, evicts its pods, launches a replacement and emits metrics and events', async () => {
+    const { instanceId, node } = busiestNode('spot-a');
+    const podsBefore = podsOn(e.sim, node).filter((p) => !p.metadata.ownerReferences?.some((o: { kind: string }) => o.kind === 'DaemonSet'));
+    expect(podsBefore.length).toBeGreaterThan(0);
+    const groupBefore = e.sim.aws.group('spot-a')!;
+    const membersBefore = new Set(groupBefore.instanceIds);
+
+    e.sim.aws.interruptSpot(instanceId);
+    await e.sim.waitFor(() => e.reports().some((r) => r.instanceId === instanceId), 30_000, 'ITN handled');
+    const report = e.reports().find((r) => r.instanceId === instanceId)!;
+    expect(report.kind).toBe('spot-interruption');
+    expect(report.outcome).toBe('handled');
+    expect(report.drain?.complete).toBe(true);
+    expect(report.drain?.deadlineMissed).toBe(false);
+
+    const nodeObj = e.sim.store.get('nodes', undefined, node)!;
+    expect(nodeObj.spec.unschedulable).toBe(true);
+    expect(nodeObj.spec.taints).toEqual(
+      expect.arrayContaining([expect.objectContaining({ key: 'spotguard.io/spot-interruption', effect: 'NoSchedule' })]),
+    );
+    expect(nodeObj.metadata.annotations?.['spotguard.io/cordoned-by']).toBeTruthy();
+    // Every evictable pod left the node and came back Ready elsewhere, within the PDBs.
+    expect(podsOn(e.sim, node).filter((p) => !p.metadata.ownerReferences?.some((o: { kind: string }) => o.kind === 'DaemonSet'))).toHaveLength(0);
+    await e.sim.waitFor(() => readyPods(e.sim, 'default', 'app', 'web').length === 6, 20_000, 'web ready again');
+    // Replacement: detached from the group without lowering desired → the group launched a new instance.
+    const group = e.sim.aws.group('spot-a')!;
+    expect(group.instanceIds.has(instanceId)).toBe(false);
+    expect([...group.instanceIds].some((id) => !membersBefore.has(id))).toBe(true);
+    expect(report.replacement).toMatchObject({ action: 'detach', group: 'spot-a' });
+    // Kubernetes events on the node and EMF metrics.
+    const reasons = eventsAbout(e.sim, 'Node', node).map((ev) => ev.reason);
+    expect(reasons).toEqual(expect.arrayContaining(['Cordon', 'DrainComplete']));
+    expect(metricTotal(e.emf, 'PodsEvicted')).toBeGreaterThanOrEqual(podsBefore.length);
+    expect(metricTotal(e.emf, 'InterruptedSpotPool')).toBeGreaterThanOrEqual(1);
+  }, 60_000);
+
+  it('redelivery of the same event is a no-op: no second eviction, reported as duplicate', async () => {
+    const first = e.sim.events.emitted().find((ev) => ev['detail-type'] === 'EC2 Spot Instance Interruption Warning')!;
+    expect(first).toBeDefined();
+    const evictionsBefore = e.sim.kubeRequests.byKey();
+    const result = (await e.bridge.invoke('spot-interruption', first)) as { reports: Array<{ outcome: string }> };
+    expect(result.reports[0]!.outcome).toBe('duplicate');
+    const evictionsAfter = e.sim.kubeRequests.byKey();
+    const evictionCount = (m: Record<string, number>) =>
+      Object.entries(m).filter(([k]) => k.includes('eviction')).reduce((n, [, v]) => n + v, 0);
+    expect(evictionCount(evictionsAfter)).toBe(evictionCount(evictionsBefore));
+  }, 30_000);
+
+  it('the SQS-wrapped form is handled the same way and reports no batch failures', async () => {
+    const { instanceId, node } = busiestNode('spot-b');
+    const rt = await createRuntime({ config: loadConfig(process.env), k8s: e.k8s, aws: awsClients(e.sim.awsClientConfig()) });
+    const itn = {
+      version: '0',
+      id: '0b0c2f4e-52a1-4c3e-9a3e-1f2d3c4b5a69',
+      'detail-type': 'EC2 Spot Instance Interruption Warning',
+      source: 'aws.ec2',
+      account: '123456789012',
+      time: new Date(Date.now() - 90_000).toISOString().replace(/\.\d+Z$/, 'Z'),
+      region: 'us-east-1',
+      resources: [`arn:aws:ec2:us-east-1b:123456789012:instance/${instanceId}`],
+      detail: { 'instance-id': instanceId, 'instance-action': 'terminate' },
+    };
+    const sqsEvent = {
+      Records: [
+        {
+          messageId: 'c80e8021-a70a-42c7-a470-796e1186f753',
+          receiptHandle: 'AQEBJQ+/u6NsnT5t8Q/VbVxgdUl4TMKZ5FqhksRdIQvLBhwNvADoBxYSOVeCBXdnS9P+',
+          body: JSON.stringify(itn),
+          attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(Date.now()), SenderId: 'AIDAEXAMPLE', ApproximateFirstReceiveTimestamp: String(Date.now()) },
+          messageAttributes: {},
+          md5OfBody: 'e4e68fb7bd0e697a0ae8f1bb342846b3',
+          eventSource: 'aws:sqs',
+          eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:spotguard-spot',
+          awsRegion: 'us-east-1',
+        },
+      ],
+    };
+    const result = await processInput(rt, sqsEvent, { holder: 'test-sqs', remainingMs: () => 60_000 });
+    expect(result.batchItemFailures).toEqual([]);
+    expect(result.reports[0]).toMatchObject({ kind: 'spot-interruption', outcome: 'handled', nodeName: node });
+    expect(e.sim.store.get('nodes', undefined, node)!.spec.unschedulable).toBe(true);
+  }, 60_000);
+
+  it('an instance that is not a node of this cluster is ignored: no error, no retry', async () => {
+    const before = e.bridge.invocations.length;
+    const result = (await e.bridge.invoke('spot-interruption', {
+      version: '0',
+      id: '7a1b2c3d-0000-4000-8000-000000000001',
+      'detail-type': 'EC2 Spot Instance Interruption Warning',
+      source: 'aws.ec2',
+      account: '123456789012',
+      time: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      region: 'us-east-1',
+      resources: ['arn:aws:ec2:us-east-1a:123456789012:instance/i-0fedcba9876543210'],
+      detail: { 'instance-id': 'i-0fedcba9876543210', 'instance-action': 'terminate' },
+    })) as { reports: Array<{ outcome: string; summary: string }> };
+    expect(result.reports[0]!.outcome).toBe('not-found');
+    expect(e.bridge.invocations.length).toBe(before + 1);
+    expect(e.bridge.invocations.at(-1)!.error).toBeUndefined();
+  }, 30_000);
+});
+
+describe('spot interruption warning (stop) then running', () => {
+  it('drains the node, marks it as coming back, and uncordons only spotguard’s work when it runs again', async () => {
+    const { instanceId, node } = busiestNode('spot-c');
+    e.sim.aws.interruptSpot(instanceId, { action: 'stop' });
+    await e.sim.waitFor(
+      () => e.reports().some((r) => r.instanceId === instanceId && r.kind === 'spot-interruption'),
+      30_000,
+      'stop ITN handled',
+    );
+    const cordoned = e.sim.store.get('nodes', undefined, node)!;
+    expect(cordoned.spec.unschedulable).toBe(true);
+    expect(cordoned.metadata.annotations?.['spotguard.io/coming-back']).toBe('true');
+    // The instance stops when the notice runs out; start it again → state-change "running" → uncordon.
+    await e.sim.waitFor(() => e.sim.aws.instance(instanceId)?.state === 'stopped', 40_000, 'instance stopped');
+    e.sim.aws.startInstance(instanceId);
+    await e.sim.waitFor(
+      () => e.reports().some((r) => r.instanceId === instanceId && r.kind === 'state-change' && r.outcome === 'handled'),
+      30_000,
+      'running handled',
+    );
+    const back = e.sim.store.get('nodes', undefined, nodeOf(e.sim, instanceId))!;
+    expect(back.spec.unschedulable).toBeFalsy();
+    expect((back.spec.taints ?? []).filter((t: { key: string }) => t.key.startsWith('spotguard.io/'))).toEqual([]);
+    expect(back.metadata.annotations?.['spotguard.io/coming-back']).toBeUndefined();
+  }, 90_000);
+});
