@@ -48,6 +48,8 @@ interface StaticFit {
   candidates: NodeState[];
   /** nodes passing node affinity only: the domains topology spread considers */
   affinityNodes: NodeState[];
+  /** topology key → its values among affinityNodes (filled lazily) */
+  domains: Map<string, string[]>;
   /** reason → number of nodes rejected for it */
   failures: Map<string, number>;
 }
@@ -251,7 +253,7 @@ export class Scheduler {
     const fail = (reason: string) => failures.set(reason, (failures.get(reason) ?? 0) + 1);
     const requests = podRequests(pod);
     const constraints = this.spreadConstraints(pod);
-    const spread = constraints.map((c) => this.spreadState(pod, c, fit.affinityNodes));
+    const spread = constraints.map((c) => this.spreadState(pod, c, fit));
     let best: NodeState | undefined;
     let bestScore = Number.POSITIVE_INFINITY;
     for (const node of fit.candidates) {
@@ -355,7 +357,7 @@ export class Scheduler {
     ]);
     const cached = this.staticFits.get(shape);
     if (cached) return cached;
-    const fit: StaticFit = { candidates: [], affinityNodes: [], failures: new Map() };
+    const fit: StaticFit = { candidates: [], affinityNodes: [], domains: new Map(), failures: new Map() };
     const fail = (reason: string) => fit.failures.set(reason, (fit.failures.get(reason) ?? 0) + 1);
     for (const node of this.nodes.values()) {
       const affinityOk = matchesNodeAffinity(pod, node.node);
@@ -425,7 +427,7 @@ export class Scheduler {
   }
 
   /** Matching pods per domain (cached for the cycle) and the minimum over the pod's eligible domains. */
-  private spreadState(pod: KObject, constraint: SpreadConstraint, affinityNodes: NodeState[]): SpreadState {
+  private spreadState(pod: KObject, constraint: SpreadConstraint, fit: StaticFit): SpreadState {
     const namespace = pod.metadata.namespace ?? '';
     const selector = constraint.labelSelector ?? {};
     const cacheKey = `${namespace}|${constraint.topologyKey}|${stableStringify(selector)}`;
@@ -441,10 +443,8 @@ export class Scheduler {
       this.spreadCache.set(cacheKey, cached);
     }
     let min = Number.POSITIVE_INFINITY;
-    for (const node of affinityNodes) {
-      const domain = node.labels[constraint.topologyKey];
-      if (domain !== undefined) min = Math.min(min, cached.counts.get(domain) ?? 0);
-    }
+    for (const domain of domainsOf(fit, constraint.topologyKey))
+      min = Math.min(min, cached.counts.get(domain) ?? 0);
     return {
       constraint,
       counts: cached.counts,
@@ -459,6 +459,21 @@ interface SpreadState {
   counts: Map<string, number>;
   min: number;
   selfMatch: boolean;
+}
+
+/** The values of a topology key over the nodes the pod may go to (its eligible spread domains). */
+function domainsOf(fit: StaticFit, topologyKey: string): string[] {
+  let domains = fit.domains.get(topologyKey);
+  if (!domains) {
+    const values = new Set<string>();
+    for (const node of fit.affinityNodes) {
+      const value = node.labels[topologyKey];
+      if (value !== undefined) values.add(value);
+    }
+    domains = [...values];
+    fit.domains.set(topologyKey, domains);
+  }
+  return domains;
 }
 
 /** Sum of skews over the pod's spread constraints (lower is better), or why the node is ruled out. */
