@@ -27,6 +27,8 @@ export interface AwsClientOverrides {
   credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   /** Total attempts per call (first try included); default SPOTGUARD_AWS_MAX_ATTEMPTS or 3. */
   maxAttempts?: number;
+  /** Per-attempt request timeout (ms); default AWS_REQUEST_TIMEOUT_MS. */
+  requestTimeoutMs?: number;
 }
 
 /** Socket timeouts per attempt (ms): connect, and whole request. */
@@ -60,7 +62,10 @@ export function awsClientConfig(overrides: AwsClientOverrides = {}) {
     retryMode: 'standard',
     requestHandler: {
       connectionTimeout: AWS_CONNECTION_TIMEOUT_MS,
-      requestTimeout: AWS_REQUEST_TIMEOUT_MS,
+      requestTimeout: overrides.requestTimeoutMs ?? AWS_REQUEST_TIMEOUT_MS,
+      // Without this, @smithy/node-http-handler 4.x only logs a warning when requestTimeout passes
+      // and keeps waiting; test/access/aws-clients.test.ts proves the call really fails.
+      throwOnRequestTimeout: true,
     },
   };
 }
@@ -99,6 +104,7 @@ function cacheKey(overrides: AwsClientOverrides): string | undefined {
     overrides.endpoint ?? null,
     overrides.region ?? awsRegionFromEnv(),
     overrides.maxAttempts ?? null,
+    overrides.requestTimeoutMs ?? null,
   ]);
 }
 

@@ -85,6 +85,19 @@ describe('awsClients', () => {
     expect(server.requests).toHaveLength(2);
   });
 
+  it('gives up on an endpoint that never answers (request timeout applied to the handler)', async () => {
+    const silent = await startLoopbackServer(() => new Promise(() => {}));
+    try {
+      const { ec2 } = createAwsClients({ endpoint: silent.url, maxAttempts: 1, requestTimeoutMs: 200 });
+      await expect(ec2.send(new DescribeInstancesCommand({}))).rejects.toMatchObject({
+        name: 'TimeoutError',
+      });
+      expect(silent.requests).toHaveLength(1);
+    } finally {
+      await silent.close();
+    }
+  });
+
   it('names a bad SPOTGUARD_AWS_MAX_ATTEMPTS and a missing region', () => {
     process.env.SPOTGUARD_AWS_MAX_ATTEMPTS = 'lots';
     expect(() => createAwsClients({ region: 'eu-west-1' })).toThrow(/SPOTGUARD_AWS_MAX_ATTEMPTS.*"lots"/);
