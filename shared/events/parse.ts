@@ -1,6 +1,8 @@
 // The one entry point from "whatever AWS or a person sent" to domain events. Envelopes (SQS,
 // SNS) are unwrapped first, then the innermost object is recognised by its shape: an EventBridge
-// event, a flat lifecycle-hook notification, an Auto Scaling test notification or a manual payload.
+// event, a flat lifecycle-hook notification, an Auto Scaling test notification, a manual payload
+// or a continuation spotguard queued for itself. Powertools' schemas check the envelopes; its
+// envelope helpers are not used because they stop at the first bad record and drop the field path.
 import { SnsRecordSchema, SnsSqsNotificationSchema } from '@aws-lambda-powertools/parser/schemas/sns';
 import { SqsRecordSchema } from '@aws-lambda-powertools/parser/schemas/sqs';
 import type { EventContext } from './context.ts';
