@@ -16,6 +16,8 @@ export interface TestCluster {
   faults: FaultInjector;
   kc: KubeConfig;
   kubeconfigPath: string;
+  /** kubectl's leading arguments (kubeconfig and a private cache dir), for spawning it yourself */
+  kubectlArgs: string[];
   /** runs kubectl against the cluster; never throws, resolves with exit code and output */
   kubectl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
   stop(): Promise<void>;
@@ -33,11 +35,12 @@ export async function startTestCluster(
   writeFileSync(kubeconfigPath, kubeconfigYaml(api.url));
   const kc = new KubeConfig();
   kc.loadFromString(kubeconfigYaml(api.url));
+  const kubectlArgs = ['--kubeconfig', kubeconfigPath, '--cache-dir', join(dir, 'cache')];
   const kubectl = (...args: string[]) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
       execFile(
         'kubectl',
-        ['--kubeconfig', kubeconfigPath, '--cache-dir', join(dir, 'cache'), ...args],
+        [...kubectlArgs, ...args],
         { timeout: 25_000, env: { ...process.env, HOME: dir } },
         (error, stdout, stderr) => {
           const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
@@ -45,7 +48,7 @@ export async function startTestCluster(
         },
       );
     });
-  return { store, api, faults, kc, kubeconfigPath, kubectl, stop: () => api.stop() };
+  return { store, api, faults, kc, kubeconfigPath, kubectlArgs, kubectl, stop: () => api.stop() };
 }
 
 /** The parsed Status body of a failed client-node call. */
