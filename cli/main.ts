@@ -21,6 +21,10 @@ const commandModules: CommandModule[] = [
   { names: ['parse'], load: async () => (await import('./commands/parse.ts')).registerParseCommand },
   { names: ['handle'], load: async () => (await import('./commands/handle.ts')).registerHandleCommand },
   { names: ['demo'], load: async () => (await import('./commands/demo.ts')).registerDemoCommand },
+  {
+    names: ['drain', 'uncordon', 'status'],
+    load: async () => (await import('./commands/drain.ts')).registerDrainCommands,
+  },
 ];
 
 /** The program with the commands `argv` needs (all of them for help or an unknown command). */

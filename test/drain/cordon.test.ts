@@ -34,15 +34,17 @@ describe('cordonNode / uncordonNode', () => {
         timeAdded: expect.any(String),
       }),
     ]);
-    expect(node().metadata.labels['node.kubernetes.io/exclude-from-external-load-balancers']).toBe('true');
-    expect(node().metadata.annotations['spotguard.io/coming-back']).toBe('true');
-    expect(node().metadata.annotations['spotguard.io/pre-cordoned']).toBeUndefined();
+    expect(node().metadata.labels?.['node.kubernetes.io/exclude-from-external-load-balancers']).toBe('true');
+    expect(node().metadata.annotations?.['spotguard.io/coming-back']).toBe('true');
+    expect(node().metadata.annotations?.['spotguard.io/pre-cordoned']).toBeUndefined();
 
     const undone = await uncordonNode(sim.k8s, NODE, { onlyIfCordonedBy: 'spotguard' });
     expect(undone).toMatchObject({ changed: true, leftCordoned: false });
     expect(node().spec.unschedulable).toBeFalsy();
     expect(node().spec.taints).toEqual([{ key: 'gpu', value: 'true', effect: 'NoSchedule' }]);
-    expect(node().metadata.labels['node.kubernetes.io/exclude-from-external-load-balancers']).toBeUndefined();
+    expect(
+      node().metadata.labels?.['node.kubernetes.io/exclude-from-external-load-balancers'],
+    ).toBeUndefined();
     expect(
       Object.keys(node().metadata.annotations ?? {}).filter((k) => k.startsWith('spotguard.io/')),
     ).toEqual([]);
@@ -54,7 +56,7 @@ describe('cordonNode / uncordonNode', () => {
     });
     const result = await cordonNode(sim.k8s, NODE, { reason: 'spot-interruption', holder: 'req-1' });
     expect(result.alreadyCordonedBy).toMatch(/unknown/);
-    expect(node().metadata.annotations['spotguard.io/pre-cordoned']).toBe('true');
+    expect(node().metadata.annotations?.['spotguard.io/pre-cordoned']).toBe('true');
 
     const undone = await uncordonNode(sim.k8s, NODE, { onlyIfCordonedBy: 'spotguard' });
     expect(undone).toMatchObject({ changed: true, leftCordoned: true });
@@ -83,7 +85,7 @@ describe('cordonNode / uncordonNode', () => {
       reason: 'spot-interruption',
     });
     expect(other.changed).toBe(false);
-    expect(node().metadata.annotations['spotguard.io/cordon-reason']).toBe('rebalance-recommendation');
+    expect(node().metadata.annotations?.['spotguard.io/cordon-reason']).toBe('rebalance-recommendation');
   });
 
   it('retries on 409 when the node changed between read and patch, keeping the concurrent change', async () => {

@@ -106,7 +106,7 @@ describe('drainNode on the simulator', () => {
     // lease released with the result for anyone who joined
     const lease = sim.store.get('leases', 'spotguard', `spotguard-drain-${NODE}`)!;
     expect(lease.spec.holderIdentity).toBeUndefined();
-    expect(JSON.parse(lease.metadata.annotations['spotguard.io/drain-result'])).toMatchObject({
+    expect(JSON.parse(lease.metadata.annotations?.['spotguard.io/drain-result'] ?? '{}')).toMatchObject({
       complete: true,
       evicted: 6,
     });

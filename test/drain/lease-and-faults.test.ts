@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { drainNode } from '../../shared/drain/executor.ts';
+import { evictionVersion } from '../../shared/k8s/eviction.ts';
 import {
   addDeployment,
   addNode,
@@ -115,6 +116,7 @@ describe('API server trouble', () => {
     expect(sim.requests.byKey()['create pods/eviction']).toBe(8);
     // a throttled eviction is not a PDB refusal
     expect(sim.store.list('events').filter((e) => e.reason === 'EvictionBlocked')).toEqual([]);
+    expect(await evictionVersion(sim.k8s)).toBe('policy/v1');
   });
 
   it('drains through policy/v1beta1 on a server without policy/v1 (Kubernetes < 1.22)', async () => {
@@ -131,6 +133,7 @@ describe('API server trouble', () => {
     });
     expect(report.complete).toBe(true);
     expect(report.plan.budgets).toEqual([expect.objectContaining({ budget: 'default/web-pdb' })]);
+    expect(await evictionVersion(sim.k8s)).toBe('policy/v1beta1');
     expect(runningPodsOn(sim.store, NODE)).toEqual([]);
   });
 

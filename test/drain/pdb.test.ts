@@ -86,7 +86,7 @@ describe('drainNode with PodDisruptionBudgets', () => {
     expect(sim.requests.byKey()['create pods/eviction']).toBe(1);
     expect(sim.requests.byKey()['watch poddisruptionbudgets']).toBe(1);
     const lease = sim.store.get('leases', 'spotguard', `spotguard-drain-${NODE}`)!;
-    const result = JSON.parse(lease.metadata.annotations['spotguard.io/drain-result']);
+    const result = JSON.parse(lease.metadata.annotations?.['spotguard.io/drain-result'] ?? '{}');
     expect(result.complete).toBe(false);
     expect(Object.values(result.blocked)).toEqual(['default/ledger-pdb', 'default/ledger-pdb']);
   });
