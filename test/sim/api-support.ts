@@ -59,7 +59,12 @@ export async function statusOf(
     await call;
   } catch (error) {
     if (error instanceof ApiException) {
-      return { code: error.code, body: JSON.parse(error.body as unknown as string) };
+      // client-node keeps the raw JSON body, except for codes its OpenAPI spec declares without one (401)
+      const raw = error.body as unknown;
+      return {
+        code: error.code,
+        body: typeof raw === 'string' ? JSON.parse(raw) : ((raw ?? {}) as Record<string, unknown>),
+      };
     }
     throw error;
   }
