@@ -127,6 +127,122 @@ describe('DaemonSets, node loss and the kubelet', () => {
     await waitFor('3 Ready pods again', () => runningPods(store, 'app-').length === 3);
   });
 
+  it('evicts pods that do not tolerate a NoExecute taint and keeps those that do', async () => {
+    cluster = startCluster(1);
+    const { store, nodes } = cluster;
+    const pin = { nodeSelector: { 'kubernetes.io/hostname': nodes[0] } };
+    store.create('deployments', deployment('plain', 2));
+    store.create(
+      'deployments',
+      deployment('tolerant', 1, {
+        ...pin,
+        tolerations: [{ key: 'spotguard.io/draining', operator: 'Exists', effect: 'NoExecute' }],
+      }),
+    );
+    await waitFor(
+      'pods running',
+      () => runningPods(store, 'plain-').length === 2 && runningPods(store, 'tolerant-').length === 1,
+    );
+    store.mutate('deployments', 'default', 'plain', (d) => {
+      d.spec.replicas = 6;
+    });
+    const onTarget = await waitFor('some plain pods on the target node', () => {
+      const running = runningPods(store, 'plain-');
+      return running.length === 6 && running.filter((p) => p.spec.nodeName === nodes[0]);
+    });
+    expect(onTarget.length).toBeGreaterThan(0);
+    store.mutate('nodes', undefined, nodes[0]!, (n) => {
+      n.spec.taints = [
+        {
+          key: 'spotguard.io/draining',
+          value: 'true',
+          effect: 'NoExecute',
+          timeAdded: new Date().toISOString(),
+        },
+      ];
+    });
+    const moved = await waitFor('plain pods off the tainted node', () => {
+      const running = runningPods(store, 'plain-');
+      return running.length === 6 && running.every((p) => p.spec.nodeName !== nodes[0]) && running;
+    });
+    expect(moved).toHaveLength(6);
+    expect(runningPods(store, 'tolerant-')[0]?.spec.nodeName).toBe(nodes[0]);
+    const evictions = store.list('events', {
+      namespace: 'default',
+      filter: (e) => e.reason === 'TaintManagerEviction',
+    });
+    expect(evictions.map((e) => e.involvedObject.name).sort()).toEqual(
+      onTarget.map((p) => p.metadata.name).sort(),
+    );
+    expect(evictions[0]!.message).toBe(
+      `Marking for deletion Pod default/${evictions[0]!.involvedObject.name}`,
+    );
+  });
+
+  it('taints a NotReady node and evicts pods once their tolerationSeconds run out', async () => {
+    cluster = startCluster(1);
+    const { store, nodes } = cluster;
+    const pin = { nodeSelector: { 'kubernetes.io/hostname': nodes[0] } };
+    store.create('deployments', deployment('patient', 1, pin));
+    store.create(
+      'deployments',
+      deployment('impatient', 1, {
+        ...pin,
+        tolerations: [
+          {
+            key: 'node.kubernetes.io/not-ready',
+            operator: 'Exists',
+            effect: 'NoExecute',
+            tolerationSeconds: 1,
+          },
+        ],
+      }),
+    );
+    const [impatient] = await waitFor('both running', () => {
+      const running = runningPods(store, 'impatient-');
+      return running.length === 1 && runningPods(store, 'patient-').length === 1 && running;
+    });
+    store.mutate('nodes', undefined, nodes[0]!, (n) => {
+      const ready = n.status.conditions.find((c: { type: string }) => c.type === 'Ready');
+      Object.assign(ready, {
+        status: 'False',
+        reason: 'KubeletNotReady',
+        message: 'container runtime is down',
+      });
+    });
+    const taints = await waitFor('not-ready taints', () => {
+      const t = store.get('nodes', undefined, nodes[0]!)?.spec.taints;
+      return t?.length === 2 && t;
+    });
+    expect(taints.map((t: { key: string; effect: string }) => `${t.key}:${t.effect}`)).toEqual([
+      'node.kubernetes.io/not-ready:NoSchedule',
+      'node.kubernetes.io/not-ready:NoExecute',
+    ]);
+    const marked = await waitFor('impatient pod marked for deletion', () => {
+      const pod = store.get('pods', 'default', impatient!.metadata.name);
+      return pod?.metadata.deletionTimestamp && pod;
+    });
+    expect(marked.status.conditions).toContainEqual(
+      expect.objectContaining({ type: 'DisruptionTarget', status: 'True', reason: 'DeletionByTaintManager' }),
+    );
+    // the default 300 s toleration keeps the other one (not Ready, still bound)
+    const patient = podsOf(store, 'patient-');
+    expect(patient).toHaveLength(1);
+    expect(patient[0]!.metadata.deletionTimestamp).toBeUndefined();
+    store.mutate('nodes', undefined, nodes[0]!, (n) => {
+      const ready = n.status.conditions.find((c: { type: string }) => c.type === 'Ready');
+      Object.assign(ready, {
+        status: 'True',
+        reason: 'KubeletReady',
+        message: 'kubelet is posting ready status',
+      });
+    });
+    await waitFor(
+      'taints removed',
+      () => store.get('nodes', undefined, nodes[0]!)?.spec.taints === undefined,
+    );
+  });
+
   it('leaves mirror pods and finished pods alone', async () => {
     cluster = startCluster(1);
     const { store, nodes } = cluster;

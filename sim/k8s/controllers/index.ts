@@ -7,10 +7,12 @@ import { DeploymentController } from './deployment.ts';
 import { EventRecorder } from './events.ts';
 import { GarbageCollector } from './gc.ts';
 import { Kubelet } from './kubelet.ts';
+import { NodeLifecycleController } from './node-lifecycle.ts';
 import { OwnerIndex } from './owner-index.ts';
 import { ReplicaSetController } from './replicaset.ts';
 import { Scheduler } from './scheduler.ts';
 import { StatefulSetController } from './statefulset.ts';
+import { TaintEvictionController } from './taint-eviction.ts';
 import { Timers } from './util.ts';
 
 export interface ControllerOptions {
@@ -54,6 +56,8 @@ export function startControllers(store: Store, opts: ControllerOptions = {}): Co
     new StatefulSetController(store, owners, recorder),
     new DaemonSetController(store, owners, recorder),
     new GarbageCollector(store, owners),
+    new NodeLifecycleController(store),
+    new TaintEvictionController(store, recorder, timers),
   ];
   return {
     stop() {

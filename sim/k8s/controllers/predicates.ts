@@ -34,14 +34,17 @@ export function tolerates(tolerations: Toleration[], taint: Taint): boolean {
 }
 
 /**
- * The node's taints that block scheduling, plus the ones the node lifecycle controller would add:
- * node.kubernetes.io/not-ready while the node is not Ready.
+ * The node's taints that block scheduling; a node that is not Ready counts as tainted
+ * node.kubernetes.io/not-ready even before the node lifecycle controller has written the taint.
  */
 export function schedulingTaints(node: KObject): Taint[] {
   const taints: Taint[] = (node.spec?.taints ?? []).filter(
     (t: Taint) => t.effect === 'NoSchedule' || t.effect === 'NoExecute',
   );
-  if (!isNodeReady(node) && !taints.some((t) => t.key === NOT_READY_TAINT.key)) taints.push(NOT_READY_TAINT);
+  const lifecycleTainted = taints.some(
+    (t) => t.key === NOT_READY_TAINT.key || t.key === 'node.kubernetes.io/unreachable',
+  );
+  if (!isNodeReady(node) && !lifecycleTainted) taints.push(NOT_READY_TAINT);
   return taints;
 }
 
