@@ -220,7 +220,7 @@ describe('DaemonSets, node loss and the kubelet', () => {
     ]);
     const marked = await waitFor('impatient pod marked for deletion', () => {
       const pod = store.get('pods', 'default', impatient!.metadata.name);
-      return pod?.metadata.deletionTimestamp && pod;
+      return pod?.metadata.deletionTimestamp ? pod : undefined;
     });
     expect(marked.status.conditions).toContainEqual(
       expect.objectContaining({ type: 'DisruptionTarget', status: 'True', reason: 'DeletionByTaintManager' }),
