@@ -11,11 +11,15 @@ import { delimiter } from 'node:path';
 import { DescribeClusterCommand, type EKSClient } from '@aws-sdk/client-eks';
 import {
   AppsV1Api,
+  type Configuration,
   CoordinationV1Api,
   CoreV1Api,
+  createConfiguration,
   EventsV1Api,
   KubeConfig,
+  type Middleware,
   PolicyV1Api,
+  ServerConfiguration,
   StorageV1Api,
   type User,
 } from '@kubernetes/client-node';
@@ -34,19 +38,52 @@ export interface KubeClients {
   server: string;
 }
 
-/** Builds the typed API clients for a loaded KubeConfig. */
-export function kubeClientsFromConfig(config: KubeConfig): KubeClients {
+export interface KubeClientOptions {
+  /**
+   * Per-request timeout (ms) for API calls (not watches); default KUBE_REQUEST_TIMEOUT_MS.
+   * client-node's fetch has none: a hung API server would otherwise hold the drain until the
+   * Lambda itself times out, past the point where the lifecycle action can still be completed.
+   */
+  requestTimeoutMs?: number;
+}
+
+export const KUBE_REQUEST_TIMEOUT_MS = 10_000;
+const USER_AGENT = 'spotguard (@kubernetes/client-node)';
+
+/** Sets the User-Agent and an abort timeout on every API call that is not a watch. */
+function spotguardRequestMiddleware(timeoutMs: number): Middleware {
+  return {
+    pre: async (context) => {
+      context.setHeaderParam('User-Agent', USER_AGENT);
+      if (new URL(context.getUrl()).searchParams.get('watch') !== 'true') {
+        context.setSignal(AbortSignal.timeout(timeoutMs));
+      }
+      return context;
+    },
+    post: async (response) => response,
+  };
+}
+
+/** Builds the typed API clients for a loaded KubeConfig (what makeApiClient does, plus our middleware). */
+export function kubeClientsFromConfig(config: KubeConfig, opts: KubeClientOptions = {}): KubeClients {
   const server = config.getCurrentCluster()?.server;
-  if (!server)
+  if (!server) {
     throw new Error(`kubeconfig context "${config.getCurrentContext()}" has no cluster server URL`);
+  }
+  const configuration = createConfiguration({
+    baseServer: new ServerConfiguration(server, {}),
+    authMethods: { default: config },
+    promiseMiddleware: [spotguardRequestMiddleware(opts.requestTimeoutMs ?? KUBE_REQUEST_TIMEOUT_MS)],
+  });
+  const make = <T>(Api: new (c: Configuration) => T): T => new Api(configuration);
   return {
     config,
-    core: config.makeApiClient(CoreV1Api),
-    policy: config.makeApiClient(PolicyV1Api),
-    coordination: config.makeApiClient(CoordinationV1Api),
-    storage: config.makeApiClient(StorageV1Api),
-    apps: config.makeApiClient(AppsV1Api),
-    events: config.makeApiClient(EventsV1Api),
+    core: make(CoreV1Api),
+    policy: make(PolicyV1Api),
+    coordination: make(CoordinationV1Api),
+    storage: make(StorageV1Api),
+    apps: make(AppsV1Api),
+    events: make(EventsV1Api),
     server,
   };
 }
@@ -55,7 +92,11 @@ export function kubeClientsFromConfig(config: KubeConfig): KubeClients {
  * From a kubeconfig: `path` (one file or a `:`-separated list, merged like kubectl: the first file
  * that sets current-context wins), else $KUBECONFIG / ~/.kube/config; optional context name.
  */
-export function kubeClientsFromKubeconfig(path?: string, context?: string): KubeClients {
+export function kubeClientsFromKubeconfig(
+  path?: string,
+  context?: string,
+  opts: KubeClientOptions = {},
+): KubeClients {
   const config = new KubeConfig();
   if (path) loadKubeconfigFiles(config, path);
   else config.loadFromDefault();
@@ -66,7 +107,7 @@ export function kubeClientsFromKubeconfig(path?: string, context?: string): Kube
     config.setCurrentContext(context);
   }
   allowPlainHttpServers(config);
-  return kubeClientsFromConfig(config);
+  return kubeClientsFromConfig(config, opts);
 }
 
 function loadKubeconfigFiles(config: KubeConfig, pathList: string): void {
@@ -139,7 +180,7 @@ async function fetchClusterAccess(eks: EKSClient, clusterName: string): Promise<
   return { endpoint, certificateAuthorityData: certificateAuthorityData ?? '' };
 }
 
-export interface EksClientOptions {
+export interface EksClientOptions extends KubeClientOptions {
   clusterName: string;
   region: string;
   /** Default: the shared EKS client from awsClients(). */
@@ -195,7 +236,7 @@ export async function kubeClientsForEks(opts: EksClientOptions): Promise<KubeCli
   });
   // Fail here, not on the first API call, if a token cannot be made (no credentials, bad region).
   await tokens.token();
-  return kubeClientsFromConfig(config);
+  return kubeClientsFromConfig(config, opts);
 }
 
 let containerClients: Promise<KubeClients> | undefined;

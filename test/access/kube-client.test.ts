@@ -2,19 +2,21 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EKSClient } from '@aws-sdk/client-eks';
-import { Watch } from '@kubernetes/client-node';
+import { KubeConfig, Watch } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { resetAwsClients } from '../../shared/aws/clients.ts';
 import {
   getKubeClients,
   kubeClientsForEks,
+  kubeClientsFromConfig,
   kubeClientsFromKubeconfig,
   resetKubeClients,
 } from '../../shared/k8s/client.ts';
 import { decodeEksToken } from '../../shared/k8s/eks-token.ts';
 import { useTestAwsEnv } from './support/aws-env.ts';
 import { eksTokenCheck, startTestAws, type TestAws } from './support/eks-server.ts';
+import { startLoopbackServer } from './support/http-server.ts';
 import { startTestKubeApi, type TestKubeApi, testNode } from './support/kube-server.ts';
 import { selfSignedLoopbackCert } from './support/tls.ts';
 
@@ -112,6 +114,27 @@ describe('kubeClientsFromKubeconfig', () => {
     expect(await getKubeClients()).toBe(clients);
     await clients.core.listNode();
     expect(authorizations(kube)).toEqual(['Bearer bob-token']);
+  });
+
+  it('identifies itself as spotguard in the User-Agent', async () => {
+    await kubeClientsFromKubeconfig(path).core.listNode();
+    expect(kube.requests[0]!.headers['user-agent']).toMatch(/^spotguard/);
+  });
+
+  it('abandons an API call the server never answers, after the request timeout', async () => {
+    const silent = await startLoopbackServer(() => new Promise(() => {}));
+    try {
+      const config = new KubeConfig();
+      config.loadFromClusterAndUser(
+        { name: 'silent', server: silent.url, skipTLSVerify: true },
+        { name: 'u' },
+      );
+      const clients = kubeClientsFromConfig(config, { requestTimeoutMs: 200 });
+      await expect(clients.core.readNode({ name: 'n1' })).rejects.toMatchObject({ name: 'TimeoutError' });
+      expect(silent.requests.map((r) => r.url.pathname)).toEqual(['/api/v1/nodes/n1']);
+    } finally {
+      await silent.close();
+    }
   });
 
   it('getKubeClients explains what to set when nothing is configured', async () => {
