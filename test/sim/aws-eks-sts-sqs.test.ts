@@ -223,6 +223,30 @@ describe('SQS', () => {
   });
 });
 
+describe('AWS_ENDPOINT_URL', () => {
+  it('SDK clients created without an endpoint option reach the sim through the standard env var', async () => {
+    const before = process.env.AWS_ENDPOINT_URL;
+    process.env.AWS_ENDPOINT_URL = sim.endpoint.url;
+    try {
+      const { EC2Client } = await import('@aws-sdk/client-ec2');
+      const { STSClient } = await import('@aws-sdk/client-sts');
+      const credentials = { accessKeyId: 'a', secretAccessKey: 'b' };
+      await new EC2Client({ region: 'us-east-1', credentials }).send(new DescribeInstancesCommand({}));
+      const me = await new STSClient({ region: 'us-east-1', credentials }).send(
+        new GetCallerIdentityCommand({}),
+      );
+      expect(me.Arn).toBe('arn:aws:iam::123456789012:user/spotguard-sim');
+      expect(sim.endpoint.requests.snapshot()).toEqual({
+        'ec2:DescribeInstances': 1,
+        'sts:GetCallerIdentity': 1,
+      });
+    } finally {
+      if (before === undefined) delete process.env.AWS_ENDPOINT_URL;
+      else process.env.AWS_ENDPOINT_URL = before;
+    }
+  });
+});
+
 describe('faults and request counts', () => {
   it('throttles Auto Scaling with HTTP 400 Throttling and EC2 with RequestLimitExceeded; counts every request', async () => {
     faults.add({ service: 'autoscaling', verb: 'DescribeAutoScalingGroups', status: 429, count: 1 });
