@@ -101,6 +101,14 @@ describe('kubectl', () => {
     );
   });
 
+  it('get events prints the event columns', async () => {
+    const out = await c.kubectl('get', 'events', '-n', 'default');
+    expect(out.stdout).toMatch(/LAST SEEN\s+TYPE\s+REASON\s+OBJECT\s+MESSAGE/);
+    expect(out.stdout).toMatch(
+      new RegExp(`Warning\\s+SpotInterruption\\s+node/${FREE}\\s+Spot interruption warning received`),
+    );
+  });
+
   it('drain stops at a blocking PodDisruptionBudget (429 every 5 s) and fails at --timeout', async () => {
     const out = await c.kubectl(
       'drain',

@@ -150,13 +150,16 @@ export function parseFieldSelector(text: string | null | undefined, allowedField
     });
 }
 
+/** Values of unset boolean fields as the registries' field sets report them. */
+const FIELD_DEFAULTS: Record<string, string> = { 'spec.unschedulable': 'false', 'spec.hostNetwork': 'false' };
+
 /** The string value a field selector compares, as the registry's *ToSelectableFields would give it. */
 export function fieldValue(obj: KObject, field: string): string {
   if (field === 'source') return obj.source?.component ?? '';
   // biome-ignore lint/suspicious/noExplicitAny: walking open-ended wire JSON
   let value: any = obj;
   for (const part of field.split('.')) value = value?.[part];
-  if (value === undefined || value === null) return field === 'spec.unschedulable' ? 'false' : '';
+  if (value === undefined || value === null) return FIELD_DEFAULTS[field] ?? '';
   return String(value);
 }
 

@@ -284,6 +284,128 @@ const DEPLOYMENT: Printer = {
   },
 };
 
+const since = (ts: string | undefined, now: number) =>
+  ts ? humanDuration(now - Date.parse(ts)) : '<unknown>';
+
+const EVENT: Printer = {
+  columns: [
+    col('Last Seen', 'string', 'Time when last occurrence of this event was observed'),
+    col('Type', 'string', 'Type of this event (Normal, Warning), new types could be added in the future.'),
+    col(
+      'Reason',
+      'string',
+      "This should be a short, machine understandable string that gives the reason for the transition into the object's current status.",
+    ),
+    col('Object', 'string', 'The object that this event is about.'),
+    col('Subobject', 'string', 'The subobject that this event is about.', 1),
+    col('Source', 'string', 'The component reporting this event.', 1),
+    col('Message', 'string', 'A human-readable description of the status of this operation.'),
+    col('First Seen', 'string', 'The time at which the event was first recorded.', 1),
+    col('Count', 'integer', 'The number of times this event has occurred.', 1),
+    col('Name', 'string', NAME.description, 1, 'name'),
+  ],
+  cells(e, now) {
+    const first = since(e.firstTimestamp ?? e.eventTime, now);
+    const last = e.series
+      ? since(e.series.lastObservedTime, now)
+      : e.lastTimestamp
+        ? since(e.lastTimestamp, now)
+        : first;
+    const count = e.series ? e.series.count : e.count || 1;
+    const kind = String(e.involvedObject?.kind ?? '').toLowerCase();
+    const target = e.involvedObject?.name ? `${kind}/${e.involvedObject.name}` : kind;
+    const source = [e.source?.component ?? e.reportingComponent, e.source?.host ?? e.reportingInstance]
+      .filter(Boolean)
+      .join(', ');
+    return [
+      last,
+      e.type ?? '',
+      e.reason ?? '',
+      target,
+      e.involvedObject?.fieldPath ?? '',
+      source,
+      String(e.message ?? '').trim(),
+      first,
+      count,
+      e.metadata.name,
+    ];
+  },
+};
+
+const REPLICASET: Printer = {
+  columns: [
+    NAME,
+    col('Desired', 'integer', 'Number of desired pods.'),
+    col('Current', 'integer', 'Number of actual pods being run.'),
+    col('Ready', 'integer', 'The number of ready pods.'),
+    AGE,
+  ],
+  cells: (rs, now) => [
+    rs.metadata.name,
+    rs.spec?.replicas ?? 1,
+    rs.status?.replicas ?? 0,
+    rs.status?.readyReplicas ?? 0,
+    age(rs, now),
+  ],
+};
+
+const STATEFULSET: Printer = {
+  columns: [NAME, col('Ready', 'string', 'Number of the pod with ready state'), AGE],
+  cells: (s, now) => [
+    s.metadata.name,
+    `${s.status?.readyReplicas ?? 0}/${s.spec?.replicas ?? 1}`,
+    age(s, now),
+  ],
+};
+
+const DAEMONSET: Printer = {
+  columns: [
+    NAME,
+    col('Desired', 'integer', 'The total number of nodes that should be running the daemon pod.'),
+    col(
+      'Current',
+      'integer',
+      'The number of nodes that are running at least 1 daemon pod and are supposed to run the daemon pod.',
+    ),
+    col(
+      'Ready',
+      'integer',
+      'The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and ready.',
+    ),
+    col('Up-to-date', 'integer', 'The total number of nodes that are running updated daemon pod.'),
+    col(
+      'Available',
+      'integer',
+      'The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available.',
+    ),
+    col(
+      'Node Selector',
+      'string',
+      'NodeSelector is a selector which must be true for the pod to fit on a node.',
+    ),
+    AGE,
+  ],
+  cells(ds, now) {
+    const s = ds.status ?? {};
+    const selector = Object.entries(ds.spec?.template?.spec?.nodeSelector ?? {}).map(([k, v]) => `${k}=${v}`);
+    return [
+      ds.metadata.name,
+      s.desiredNumberScheduled ?? 0,
+      s.currentNumberScheduled ?? 0,
+      s.numberReady ?? 0,
+      s.updatedNumberScheduled ?? 0,
+      s.numberAvailable ?? 0,
+      selector.length ? selector.join(',') : '<none>',
+      age(ds, now),
+    ];
+  },
+};
+
+const NAMESPACE: Printer = {
+  columns: [NAME, col('Status', 'string', 'The status of the namespace'), AGE],
+  cells: (ns, now) => [ns.metadata.name, ns.status?.phase ?? 'Active', age(ns, now)],
+};
+
 const GENERIC: Printer = {
   columns: [NAME, AGE],
   cells: (obj, now) => [obj.metadata.name, age(obj, now)],
@@ -294,6 +416,11 @@ const PRINTERS: Record<string, Printer> = {
   nodes: NODE,
   poddisruptionbudgets: PDB,
   deployments: DEPLOYMENT,
+  events: EVENT,
+  replicasets: REPLICASET,
+  statefulsets: STATEFULSET,
+  daemonsets: DAEMONSET,
+  namespaces: NAMESPACE,
 };
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
