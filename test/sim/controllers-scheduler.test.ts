@@ -213,4 +213,112 @@ describe('scheduler', () => {
     expect(pod.status.phase).toBe('Pending');
     expect(pod.spec.nodeName).toBeUndefined();
   });
+
+  it('honours required pod anti-affinity per hostname and says why the extra replica waits', async () => {
+    cluster = startCluster(1);
+    const { store } = cluster;
+    store.create(
+      'deployments',
+      deployment('solo', 4, {
+        affinity: {
+          podAntiAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: [
+              { labelSelector: { matchLabels: { app: 'solo' } }, topologyKey: 'kubernetes.io/hostname' },
+            ],
+          },
+        },
+      }),
+    );
+    const pending = await waitFor('3 running, 1 unschedulable', () => {
+      const p = podsOf(store, 'solo-').filter((pod) => scheduledCondition(pod)?.reason === 'Unschedulable');
+      return p.length === 1 && runningPods(store, 'solo-').length === 3 && p[0];
+    });
+    expect(new Set(runningPods(store, 'solo-').map((p) => p.spec.nodeName)).size).toBe(3);
+    expect(scheduledCondition(pending)?.message).toMatch(
+      /^0\/3 nodes are available: 3 node\(s\) didn't match pod anti-affinity rules\./,
+    );
+  });
+
+  it('co-locates pods with required pod affinity on the zone of their target', async () => {
+    cluster = startCluster(2);
+    const { store } = cluster;
+    store.create(
+      'deployments',
+      deployment('db', 1, { nodeSelector: { 'topology.kubernetes.io/zone': 'us-east-1b' } }),
+    );
+    await waitFor('db running', () => runningPods(store, 'db-').length === 1);
+    store.create(
+      'deployments',
+      deployment('cache', 4, {
+        affinity: {
+          podAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: [
+              { labelSelector: { matchLabels: { app: 'db' } }, topologyKey: 'topology.kubernetes.io/zone' },
+            ],
+          },
+        },
+      }),
+    );
+    const cache = await waitFor('4 cache pods running', () => {
+      const running = runningPods(store, 'cache-');
+      return running.length === 4 && running;
+    });
+    expect(new Set(cache.map((p) => zoneOf(store, p.spec.nodeName)))).toEqual(new Set(['us-east-1b']));
+  });
+
+  it('keeps a new pod away from a node whose running pod repels it (symmetric anti-affinity)', async () => {
+    cluster = startCluster(1);
+    const { store, nodes } = cluster;
+    store.create(
+      'deployments',
+      deployment('quiet', 1, {
+        nodeSelector: { 'kubernetes.io/hostname': nodes[0] },
+        affinity: {
+          podAntiAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: [
+              { labelSelector: { matchLabels: { noisy: 'true' } }, topologyKey: 'kubernetes.io/hostname' },
+            ],
+          },
+        },
+      }),
+    );
+    await waitFor('quiet running', () => runningPods(store, 'quiet-').length === 1);
+    const noisy = deployment('noisy', 6);
+    noisy.spec.template.metadata.labels.noisy = 'true';
+    store.create('deployments', noisy);
+    const pods = await waitFor('6 noisy running', () => {
+      const running = runningPods(store, 'noisy-');
+      return running.length === 6 && running;
+    });
+    expect(pods.filter((p) => p.spec.nodeName === nodes[0])).toHaveLength(0);
+  });
+
+  it('prefers nodes matching preferred node affinity', async () => {
+    cluster = startCluster(2);
+    const { store } = cluster;
+    store.create(
+      'deployments',
+      deployment('pref', 4, {
+        affinity: {
+          nodeAffinity: {
+            preferredDuringSchedulingIgnoredDuringExecution: [
+              {
+                weight: 100,
+                preference: {
+                  matchExpressions: [
+                    { key: 'topology.kubernetes.io/zone', operator: 'In', values: ['us-east-1c'] },
+                  ],
+                },
+              },
+            ],
+          },
+        },
+      }),
+    );
+    const pods = await waitFor('4 running', () => {
+      const running = runningPods(store, 'pref-');
+      return running.length === 4 && running;
+    });
+    expect(new Set(pods.map((p) => zoneOf(store, p.spec.nodeName)))).toEqual(new Set(['us-east-1c']));
+  });
 });

@@ -17,7 +17,7 @@ export interface Toleration {
   effect?: string;
 }
 
-interface NodeSelectorTerm {
+export interface NodeSelectorTerm {
   matchExpressions?: LabelSelectorRequirement[];
   matchFields?: LabelSelectorRequirement[];
 }
