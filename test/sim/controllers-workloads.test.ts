@@ -93,7 +93,7 @@ describe('Deployment and ReplicaSet controllers', () => {
     expect(sets.map((rs) => rs.spec.replicas).sort()).toEqual([0, 4]);
     const status = await waitFor('deployment complete', () => {
       const s = store.get('deployments', 'default', 'roll')?.status;
-      return s?.updatedReplicas === 4 && s.replicas === 4 && s;
+      return s?.updatedReplicas === 4 && s.replicas === 4 && s.availableReplicas === 4 && s;
     });
     expect(status.conditions.find((c: { type: string }) => c.type === 'Progressing').reason).toBe(
       'NewReplicaSetAvailable',
