@@ -130,7 +130,7 @@ async function measure(scenario: Scenario, tool: 'spotguard' | 'kubectl'): Promi
       complete = runningOn(cluster.store, NODE) === 1;
     }
     const wallMs = performance.now() - start;
-    unwatch && unwatch();
+    if (unwatch) unwatch();
     return {
       wallMs,
       requests: cluster.requests.total(),
