@@ -174,7 +174,6 @@ export function prepareUpdate(scope: Scope, current: KObject, input: KObject, su
   }
   meta.generation = current.metadata.generation ?? 1;
   if (subresource !== 'status' && !isDeepStrictEqual(specOf(current), specOf(next))) meta.generation++;
-  if (meta.generation === undefined) delete meta.generation;
   next.apiVersion = current.apiVersion;
   next.kind = current.kind;
   return next;

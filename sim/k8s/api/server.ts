@@ -1,5 +1,6 @@
 // The simulated Kubernetes API server: HTTP on 127.0.0.1 over the simulator's Store.
 // Real clients (kubectl, @kubernetes/client-node) talk to it unchanged.
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { parse as parseYaml } from 'yaml';
@@ -158,7 +159,12 @@ export async function startKubeApi(opts: KubeApiOptions): Promise<KubeApi> {
 
 function writeJson(res: ServerResponse, code: number, body: unknown): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
-  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.writeHead(code, {
+    'Audit-Id': randomUUID(),
+    'Cache-Control': 'no-cache, private',
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 
@@ -407,7 +413,6 @@ function handleWatch(info: RequestInfo): void {
     scope,
     filter,
     query,
-    req: info.req,
     res: info.res,
     render: table
       ? (obj) =>

@@ -2,7 +2,7 @@
 // resourceVersion resume (410 Expired as an ERROR event when too old), bookmarks, timeoutSeconds,
 // and selector semantics: an object that stops matching shows up as DELETED, one that starts
 // matching as ADDED.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { KObject, StoreEvent } from '../store.ts';
 import type { Scope } from './crud.ts';
 import { failure } from './errors.ts';
@@ -12,7 +12,6 @@ export interface WatchOptions {
   scope: Scope;
   filter: Filter;
   query: URLSearchParams;
-  req: IncomingMessage;
   res: ServerResponse;
   /** stored object → the event's object (version conversion or a one-row Table) */
   render: (obj: KObject) => unknown;
@@ -105,6 +104,6 @@ export function serveWatch(opts: WatchOptions): void {
     const interval = setInterval(bookmark, opts.bookmarkIntervalMs);
     timers.push(interval);
   }
+  // the response closes when the client goes away (the request's own 'close' fires once its body is read)
   res.on('close', finish);
-  opts.req.on('close', finish);
 }
