@@ -277,29 +277,36 @@ function errorResponse(service: AwsService, error: AwsError, requestId: string):
 
 /**
  * The error a fault rule asks for. 429 means throttling, answered as each service does:
- * Auto Scaling `Throttling` (HTTP 400), EC2 `RequestLimitExceeded` (HTTP 503, as real EC2 does),
- * the others 503. Other statuses become InternalFailure / ServiceUnavailable with that status.
+ * Auto Scaling `Throttling` and EC2 `RequestLimitExceeded`, both HTTP 400 (the SDK classifies
+ * throttling by code), the others 503. Other statuses become InternalFailure /
+ * ServiceUnavailable with that status.
  */
 function faultError(service: AwsService, status: number, retryAfterSeconds?: number): AwsError {
   if (status === 429) {
-    if (service === 'autoscaling') return new AwsError('Throttling', 'Rate exceeded', 400, retryAfterSeconds);
-    if (service === 'ec2')
-      return new AwsError('RequestLimitExceeded', 'Request limit exceeded.', 503, retryAfterSeconds);
-    if (service === 'sts') return new AwsError('Throttling', 'Rate exceeded', 400, retryAfterSeconds);
-    if (service === 'sqs')
-      return new AwsError('ThrottlingException', 'Rate exceeded', 503, retryAfterSeconds);
-    return new AwsError('ThrottlingException', 'Rate exceeded', 503, retryAfterSeconds);
+    const [code, httpStatus] = THROTTLING[service];
+    return new AwsError(
+      code,
+      service === 'ec2' ? 'Request limit exceeded.' : 'Rate exceeded',
+      httpStatus,
+      retryAfterSeconds,
+    );
   }
-  const code =
-    status === 503
-      ? service === 'ec2'
-        ? 'Unavailable'
-        : 'ServiceUnavailable'
-      : status >= 500
-        ? 'InternalFailure'
-        : 'InvalidRequest';
+  const code = failureCode(service, status);
   return new AwsError(code, `Injected fault: HTTP ${status}`, status, retryAfterSeconds);
 }
+
+function failureCode(service: AwsService, status: number): string {
+  if (status === 503) return service === 'ec2' ? 'Unavailable' : 'ServiceUnavailable';
+  return status >= 500 ? 'InternalFailure' : 'InvalidRequest';
+}
+
+const THROTTLING: Record<AwsService, [code: string, status: number]> = {
+  autoscaling: ['Throttling', 400],
+  ec2: ['RequestLimitExceeded', 400],
+  sts: ['Throttling', 503],
+  eks: ['ThrottlingException', 503],
+  sqs: ['ThrottlingException', 503],
+};
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -248,14 +248,14 @@ describe('AWS_ENDPOINT_URL', () => {
 });
 
 describe('faults and request counts', () => {
-  it('throttles Auto Scaling with HTTP 400 Throttling and EC2 with RequestLimitExceeded; counts every request', async () => {
+  it('throttles Auto Scaling (Throttling) and EC2 (RequestLimitExceeded) with HTTP 400; counts every request', async () => {
     faults.add({ service: 'autoscaling', verb: 'DescribeAutoScalingGroups', status: 429, count: 1 });
     const throttled = await sdkError(sim.asg.send(new DescribeAutoScalingGroupsCommand({})));
     expect(throttled).toMatchObject({ name: 'Throttling', status: 400 });
     await sim.asg.send(new DescribeAutoScalingGroupsCommand({}));
     faults.add({ service: 'ec2', status: 429, count: 1 });
     const ec2 = await sdkError(sim.ec2.send(new DescribeInstancesCommand({})));
-    expect(ec2.name).toBe('RequestLimitExceeded');
+    expect(ec2).toMatchObject({ name: 'RequestLimitExceeded', status: 400 });
     faults.add({ service: 'eks', status: 503, count: 1 });
     const eks = await sdkError(sim.eks.send(new DescribeClusterCommand({ name: 'test-cluster' })));
     expect(eks.status).toBe(503);
@@ -265,6 +265,21 @@ describe('faults and request counts', () => {
       'eks:DescribeCluster': 1,
     });
     expect(sim.endpoint.requests.count('autoscaling')).toBe(2);
+  });
+
+  it('a timeout fault never answers, so the SDK request times out; latency delays the answer', async () => {
+    const { EC2Client } = await import('@aws-sdk/client-ec2');
+    const ec2 = new EC2Client({
+      ...sim.clientConfig,
+      requestHandler: { requestTimeout: 300, throwOnRequestTimeout: true },
+    });
+    faults.add({ service: 'ec2', verb: 'DescribeInstances', timeout: true, count: 1 });
+    const err = await sdkError(ec2.send(new DescribeInstancesCommand({})));
+    expect(err.name).toBe('TimeoutError');
+    faults.add({ service: 'ec2', latencyMs: 200, count: 1 });
+    const started = Date.now();
+    await ec2.send(new DescribeInstancesCommand({}));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
   });
 
   it('the SDK retries through a throttle with its standard retry strategy', async () => {
