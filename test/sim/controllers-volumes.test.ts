@@ -189,4 +189,63 @@ describe('StatefulSet volumes, provisioning and attach/detach', () => {
     });
     expect(status).toMatchObject({ replicas: 2, updatedReplicas: 2 });
   });
+
+  it('provisions an Immediate-binding claim at once in the allowed zone and schedules its pod there', async () => {
+    cluster = startCluster(1);
+    const { store } = cluster;
+    store.create('storageclasses', {
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'StorageClass',
+      metadata: { name: 'io2-c' },
+      provisioner: 'ebs.csi.aws.com',
+      volumeBindingMode: 'Immediate',
+      reclaimPolicy: 'Delete',
+      allowedTopologies: [
+        { matchLabelExpressions: [{ key: 'topology.ebs.csi.aws.com/zone', values: ['us-east-1c'] }] },
+      ],
+    });
+    store.create('persistentvolumeclaims', {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'scratch', namespace: 'default' },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        storageClassName: 'io2-c',
+        resources: { requests: { storage: '4Gi' } },
+      },
+    });
+    const bound = await waitFor('claim bound', () => {
+      const pvc = store.get('persistentvolumeclaims', 'default', 'scratch');
+      return pvc?.status?.phase === 'Bound' && pvc;
+    });
+    const pv = store.get('persistentvolumes', undefined, bound.spec.volumeName)!;
+    expect(pv.spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].values).toEqual([
+      'us-east-1c',
+    ]);
+    expect(pv.spec.capacity.storage).toBe('4Gi');
+    store.create('pods', {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'user', namespace: 'default' },
+      spec: {
+        containers: [{ name: 'c', image: 'busybox:1.36' }],
+        volumes: [{ name: 'v', persistentVolumeClaim: { claimName: 'scratch' } }],
+      },
+    });
+    const pod = await waitFor('user running', () => isRunning(store.get('pods', 'default', 'user')));
+    expect(zoneOf(store, pod.spec.nodeName)).toBe('us-east-1c');
+  });
+
+  it('deletes the PV of a deleted claim (reclaimPolicy Delete) once it is detached', async () => {
+    cluster = startCluster(1, { ...FAST, volumeDetachMs: 100 });
+    const { store } = cluster;
+    store.create('statefulsets', statefulSet('tmp', 1));
+    await waitFor('tmp-0 running', () => isRunning(store.get('pods', 'default', 'tmp-0')));
+    const pvName = store.get('persistentvolumeclaims', 'default', 'data-tmp-0')!.spec.volumeName;
+    store.delete('statefulsets', 'default', 'tmp');
+    store.delete('persistentvolumeclaims', 'default', 'data-tmp-0');
+    await waitFor('pod gone', () => !store.get('pods', 'default', 'tmp-0'));
+    await waitFor('PV deleted', () => !store.get('persistentvolumes', undefined, pvName));
+    expect(store.list('volumeattachments')).toHaveLength(0);
+  });
 });

@@ -9,6 +9,7 @@ import { GarbageCollector } from './gc.ts';
 import { Kubelet } from './kubelet.ts';
 import { NodeLifecycleController } from './node-lifecycle.ts';
 import { OwnerIndex } from './owner-index.ts';
+import { PersistentVolumeController } from './persistentvolume.ts';
 import { ReplicaSetController } from './replicaset.ts';
 import { Scheduler } from './scheduler.ts';
 import { StatefulSetController } from './statefulset.ts';
@@ -57,6 +58,7 @@ export function startControllers(store: Store, opts: ControllerOptions = {}): Co
     new DaemonSetController(store, owners, recorder),
     new GarbageCollector(store, owners),
     new NodeLifecycleController(store),
+    new PersistentVolumeController(store),
     new TaintEvictionController(store, recorder, timers),
   ];
   return {
