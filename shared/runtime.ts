@@ -149,6 +149,7 @@ export async function processInput(rt: Runtime, raw: unknown, ctx: InvocationCon
         rt.logger.error('record failed: it will be redelivered, then dead-lettered', {
           messageId: record.messageId,
           error: String(err),
+          ...(err instanceof Error && err.cause ? { cause: String(err.cause) } : {}),
         });
         throw err;
       }

@@ -97,6 +97,18 @@ export async function connectLambdas(sim: Simulator, opts: LambdaBridgeOptions =
   const lifecycleQueueUrl = `${sim.awsEndpoint}/123456789012/spotguard-lifecycle`;
   Object.assign(process.env, simulatorEnvironment(sim, { REQUEUE_QUEUE_URL: lifecycleQueueUrl, ...opts.env }));
 
+  // A deployed spotguard has its namespace (infra/rbac.yaml creates it) for Leases and dedup records.
+  const namespace = process.env.SPOTGUARD_NAMESPACE || 'spotguard';
+  if (!sim.store.get('namespaces', undefined, namespace)) {
+    sim.store.create('namespaces', {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: namespace, labels: { 'kubernetes.io/metadata.name': namespace } },
+      spec: { finalizers: ['kubernetes'] },
+      status: { phase: 'Active' },
+    });
+  }
+
   const invocations: Invocation[] = [];
   let inFlight = 0;
   const stops: Array<() => void> = [];

@@ -4,7 +4,7 @@ import { terminateInGroup } from '../aws/autoscaling.ts';
 import { type CapacityResult, replaceCapacity } from '../capacity/executor.ts';
 import { zoneOfNode } from '../capacity/zonal.ts';
 import { drainNode, uncordonNode } from '../drain/index.ts';
-import { ANNOTATION_COMING_BACK } from '../drain/options.ts';
+import { ANNOTATION_COMING_BACK, ANNOTATION_CORDON_REASON } from '../drain/options.ts';
 import type { DrainReport } from '../drain/types.ts';
 import type { ScheduledChangeEvent, SpotInterruptionEvent, StateChangeEvent } from '../events/types.ts';
 import { metricNames } from '../observability.ts';
@@ -104,9 +104,7 @@ export async function onStateChange(ev: StateChangeEvent, d: ActionDeps): Promis
     if (node.metadata?.annotations?.[ANNOTATION_COMING_BACK] !== 'true') {
       return report({ ...base, nodeName }, 'ignored', `${nodeName} is running; it was not cordoned by spotguard for a stop`);
     }
-    const uncordon = d.dryRun
-      ? undefined
-      : await uncordonNode(d.k8s, nodeName, { onlyIfCordonedBy: 'spotguard', reason: 'instance running again' });
+    const uncordon = d.dryRun ? undefined : await uncordonNode(d.k8s, nodeName, { onlyIfCordonedBy: 'spotguard' });
     return {
       ...report({ ...base, nodeName }, 'handled', `${nodeName}: ${uncordon?.detail ?? 'would uncordon (dry run)'}`),
       actions: [uncordon?.detail ?? 'would uncordon (dry run)'],
@@ -114,10 +112,13 @@ export async function onStateChange(ev: StateChangeEvent, d: ActionDeps): Promis
     };
   }
   // stopping / shutting-down / terminated: stopped or terminated outside the spot path (console, API).
-  const drain = await drainNode(d.k8s, nodeName, drainOptions(d, { reason: `instance-${ev.state}` }));
+  // A node spotguard already cordoned keeps that reason: the drain joins or finishes the earlier one
+  // instead of stacking a second taint.
+  const reason = node.metadata?.annotations?.[ANNOTATION_CORDON_REASON] ?? `instance-${ev.state}`;
+  const drain = await drainNode(d.k8s, nodeName, drainOptions(d, { reason }));
   return {
     ...report({ ...base, nodeName }, 'handled', `${nodeName}: ${drainSummary(drain)}`),
-    actions: [`cordoned and tainted spotguard.io/instance-${ev.state}`, drainSummary(drain)],
+    actions: [`cordoned and tainted spotguard.io/${reason}`, drainSummary(drain)],
     drain,
   };
 }

@@ -11,7 +11,6 @@ import {
 import { drainNode } from '../drain/index.ts';
 import type { LifecycleLaunchEvent, LifecycleTerminateEvent } from '../events/types.ts';
 import { metricNames } from '../observability.ts';
-import { NodeResolver } from '../resolve/node-resolver.ts';
 import { drainOptions } from './drain-options.ts';
 import { drainSummary } from './interruption.ts';
 import { resolveTarget } from './target.ts';
@@ -148,8 +147,8 @@ export async function onLifecycleLaunch(ev: LifecycleLaunchEvent, d: ActionDeps)
   // Leave a few seconds so ABANDON reaches AWS before the hook's own default result would.
   const hookDeadline = Date.parse(ev.time) + timeout * 1000 - 5000;
   for (;;) {
-    // A fresh resolver per poll: a cached "not found yet" must not stick.
-    const resolution = await new NodeResolver({ ec2: d.aws.ec2, core: d.k8s.core }).resolve(ev.instanceId);
+    // refresh: a cached "not joined yet" must not stick (one node GET per poll).
+    const resolution = await d.resolver.resolve(ev.instanceId, { refresh: true });
     const ready =
       resolution.status === 'found' &&
       (resolution.node.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');

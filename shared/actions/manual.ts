@@ -1,7 +1,10 @@
 // On-call's hand tools, by node name or instance id: the same drain the events use.
 import { drainNode, nodeDrainStatus, uncordonNode } from '../drain/index.ts';
 import type { ManualEvent } from '../events/types.ts';
+import { annotateNode } from '../k8s/annotate.ts';
 import { drainOptions } from './drain-options.ts';
+
+export const MANUAL_REASON_ANNOTATION = 'spotguard.io/manual-reason';
 import { drainSummary } from './interruption.ts';
 import { type ActionDeps, type HandleReport, report } from './types.ts';
 
@@ -30,6 +33,10 @@ export async function onManual(ev: ManualEvent, d: ActionDeps): Promise<HandleRe
     });
     return { ...report({ ...base, nodeName }, 'handled', `${nodeName}: ${uncordon.detail}`), uncordon, actions: [uncordon.detail] };
   }
+  // The taint says "manual"; the operator's words go on the node too, for whoever looks next.
+  if (!d.dryRun && !ev.dryRun) {
+    await annotateNode(d.k8s, nodeName, { [MANUAL_REASON_ANNOTATION]: `${ev.reason ?? 'manual drain'}${who}` });
+  }
   const drain = await drainNode(
     d.k8s,
     nodeName,
@@ -37,7 +44,6 @@ export async function onManual(ev: ManualEvent, d: ActionDeps): Promise<HandleRe
       { ...d, dryRun: d.dryRun || ev.dryRun },
       {
         reason: 'manual',
-        note: `${ev.reason ?? 'manual drain'}${who}`,
         force: ev.force,
         deleteEmptyDirData: ev.deleteEmptyDirData,
         ...(ev.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: ev.gracePeriodSeconds } : {}),

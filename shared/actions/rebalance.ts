@@ -79,7 +79,7 @@ async function launchReplacementAndWait(d: ActionDeps, group: GroupInfo, exclude
     const now = await describeGroup(d.aws.autoScaling, group.name);
     const fresh = (now?.instances ?? []).filter((i) => !before.has(i.instanceId) && i.lifecycleState === 'InService');
     for (const instance of fresh) {
-      const node = await d.resolver.resolve(instance.instanceId);
+      const node = await d.resolver.resolve(instance.instanceId, { refresh: true });
       if (
         node.status === 'found' &&
         node.nodeName !== exclude &&

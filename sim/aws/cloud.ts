@@ -641,7 +641,9 @@ export class SimAws {
       detail: { 'instance-id': instanceId, 'instance-action': action },
     });
     const group = instance.groupName ? this.groupsByName.get(instance.groupName) : undefined;
-    if (action === 'terminate' && group && this.isActive(instance)) {
+    // Only Capacity Rebalancing makes the group act on the notice itself; without it the group replaces
+    // the instance after EC2 has taken it back (its health check fails).
+    if (action === 'terminate' && group && group.capacityRebalance && this.isActive(instance)) {
       this.beginGroupTermination(group, instance, { untilGone: true });
       this.reconcile(group);
     }

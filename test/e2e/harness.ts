@@ -51,6 +51,8 @@ export async function startE2E(opts: SimulatorOptions, bridgeOpts: LambdaBridgeO
     reports: () =>
       bridge.invocations.flatMap((i) => ((i.result as { reports?: HandleReport[] } | undefined)?.reports ?? [])),
     async stop() {
+      // Let in-flight invocations finish before the simulator goes away under them.
+      await bridge.idle(10_000).catch(() => undefined);
       bridge.stop();
       process.stdout.write = write as typeof process.stdout.write;
       await sim.stop();
@@ -86,8 +88,16 @@ export function readyPods(sim: Simulator, namespace: string, labelKey: string, l
     );
 }
 
+/** A manifest as a scenario's `workloads` takes it. */
+export type Manifest = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; [field: string]: unknown };
+  [field: string]: unknown;
+};
+
 /** A Deployment with a PDB (maxUnavailable 1), the shape most spot workloads have. */
-export function deploymentWithPdb(name: string, replicas: number, extra: { namespace?: string; grace?: number } = {}): KObject[] {
+export function deploymentWithPdb(name: string, replicas: number, extra: { namespace?: string; grace?: number } = {}): Manifest[] {
   const namespace = extra.namespace ?? 'default';
   return [
     {
@@ -116,7 +126,7 @@ export function deploymentWithPdb(name: string, replicas: number, extra: { names
 }
 
 /** A StatefulSet on zonal gp3 volumes (WaitForFirstConsumer), pinned to one zone by nodeSelector. */
-export function zonalStatefulSet(name: string, replicas: number, zone: string): KObject[] {
+export function zonalStatefulSet(name: string, replicas: number, zone: string): Manifest[] {
   return [
     {
       apiVersion: 'apps/v1',

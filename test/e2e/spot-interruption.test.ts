@@ -14,8 +14,10 @@ beforeAll(async () => {
     scenario: {
       cluster: { name: 'e2e-itn', region: 'us-east-1', zones: ['us-east-1a', 'us-east-1b', 'us-east-1c'] },
       nodeGroups: [
-        { name: 'spot-a', zone: 'us-east-1a', capacityType: 'SPOT', desired: 2, max: 5 },
-        { name: 'spot-b', zone: 'us-east-1b', capacityType: 'SPOT', desired: 2, max: 5 },
+        // Without Capacity Rebalancing the group would replace only after the instance is gone: spotguard detaches.
+        { name: 'spot-a', zone: 'us-east-1a', capacityType: 'SPOT', desired: 2, max: 5, capacityRebalance: false },
+        // With it, the group starts replacing at the notice: spotguard must not add a second replacement.
+        { name: 'spot-b', zone: 'us-east-1b', capacityType: 'SPOT', desired: 2, max: 5, capacityRebalance: true },
         { name: 'spot-c', zone: 'us-east-1c', capacityType: 'SPOT', desired: 2, max: 5 },
       ],
       workloads: [...deploymentWithPdb('web', 6), ...deploymentWithPdb('api', 4)],
@@ -75,6 +77,20 @@ describe('spot interruption warning (terminate)', () => {
     expect(metricTotal(e.emf, 'InterruptedSpotPool')).toBeGreaterThanOrEqual(1);
   }, 60_000);
 
+  it('a Capacity Rebalancing group already replacing the instance gets no second replacement', async () => {
+    const { instanceId } = busiestNode('spot-b');
+    const before = e.sim.aws.group('spot-b')!;
+    const launchedBefore = before.instanceIds.size;
+    e.sim.aws.interruptSpot(instanceId);
+    await e.sim.waitFor(() => e.reports().some((r) => r.instanceId === instanceId), 30_000, 'ITN handled');
+    const report = e.reports().find((r) => r.instanceId === instanceId)!;
+    expect(report.replacement?.action).toBe('none');
+    expect(report.replacement?.reason).toMatch(/Terminating|Capacity Rebalancing/);
+    // The group's own replacement only: one more instance than before at most.
+    expect(e.sim.aws.group('spot-b')!.instanceIds.size).toBeLessThanOrEqual(launchedBefore + 1);
+    expect(e.sim.awsRequests.count('autoscaling', 'DetachInstances')).toBe(1);
+  }, 60_000);
+
   it('redelivery of the same event is a no-op: no second eviction, reported as duplicate', async () => {
     const first = e.sim.events.emitted().find((ev) => ev['detail-type'] === 'EC2 Spot Instance Interruption Warning')!;
     expect(first).toBeDefined();
@@ -88,7 +104,7 @@ describe('spot interruption warning (terminate)', () => {
   }, 30_000);
 
   it('the SQS-wrapped form is handled the same way and reports no batch failures', async () => {
-    const { instanceId, node } = busiestNode('spot-b');
+    const { instanceId, node } = busiestNode('spot-c');
     const rt = await createRuntime({ config: loadConfig(process.env), k8s: e.k8s, aws: awsClients(e.sim.awsClientConfig()) });
     const itn = {
       version: '0',
@@ -98,7 +114,7 @@ describe('spot interruption warning (terminate)', () => {
       account: '123456789012',
       time: new Date(Date.now() - 90_000).toISOString().replace(/\.\d+Z$/, 'Z'),
       region: 'us-east-1',
-      resources: [`arn:aws:ec2:us-east-1b:123456789012:instance/${instanceId}`],
+      resources: [`arn:aws:ec2:us-east-1c:123456789012:instance/${instanceId}`],
       detail: { 'instance-id': instanceId, 'instance-action': 'terminate' },
     };
     const sqsEvent = {
@@ -157,9 +173,9 @@ describe('spot interruption warning (stop) then running', () => {
     await e.sim.waitFor(() => e.sim.aws.instance(instanceId)?.state === 'stopped', 40_000, 'instance stopped');
     e.sim.aws.startInstance(instanceId);
     await e.sim.waitFor(
-      () => e.reports().some((r) => r.instanceId === instanceId && r.kind === 'state-change' && r.outcome === 'handled'),
+      () => e.reports().some((r) => r.instanceId === instanceId && r.kind === 'state-change' && r.uncordon),
       30_000,
-      'running handled',
+      'running handled (uncordon)',
     );
     const back = e.sim.store.get('nodes', undefined, nodeOf(e.sim, instanceId))!;
     expect(back.spec.unschedulable).toBeFalsy();

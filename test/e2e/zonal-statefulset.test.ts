@@ -61,7 +61,7 @@ it('ITN for the zone-b node: stateful pods come back in zone b on the replacemen
   for (const pod of after) {
     expect(pod.spec.nodeName).not.toBe(oldNode);
     const node = e.sim.store.get('nodes', undefined, pod.spec.nodeName)!;
-    expect(node.metadata.labels['topology.kubernetes.io/zone']).toBe('us-east-1b');
+    expect(node.metadata.labels?.['topology.kubernetes.io/zone']).toBe('us-east-1b');
   }
   // Same volumes, no new ones: the data moved with the pods.
   const volumesAfter = e.sim.store
