@@ -2,6 +2,7 @@
 // per-node Lease and carry the plan out. A second drain of the same node joins the running one.
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { V1Node } from '@kubernetes/client-node';
+import { isNotFound } from '../k8s/api-error.ts';
 import type { KubeClients } from '../k8s/client.ts';
 import { type EvictionVersion, evictionVersion } from '../k8s/eviction.ts';
 import { readNode } from '../k8s/nodes.ts';
@@ -44,7 +45,9 @@ export async function drainNode(
   const logger = options.logger;
   if (opts.dryRun) return dryRunDrain(k8s, nodeName, opts, meter, startedAt);
 
-  const { nodeObject, ...cordon } = await cordonNode(k8s, nodeName, opts, meter);
+  const { nodeObject, ...cordon } = await cordonNode(k8s, nodeName, opts, meter).catch((err: unknown) => {
+    throw isNotFound(err) ? new Error(`cannot drain node "${nodeName}": no such node`) : err;
+  });
   options.metrics?.addMetric(
     'TimeToCordonMs',
     MetricUnit.Milliseconds,
