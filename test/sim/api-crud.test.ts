@@ -359,6 +359,29 @@ describe('delete', () => {
   });
 });
 
+describe('namespaces', () => {
+  it('deleting a namespace makes it Terminating, refuses new content, deletes its objects and then itself', async () => {
+    await core.createNamespace({ body: { metadata: { name: 'doomed' } } });
+    await core.createNamespacedConfigMap({ namespace: 'doomed', body: { metadata: { name: 'cfg' } } });
+    c.store.create('pods', pod('runner', { namespace: 'doomed', node: NODE_A }));
+    await core.deleteNamespace({ name: 'doomed' });
+    const ns = await core.readNamespace({ name: 'doomed' });
+    expect(ns.status?.phase).toBe('Terminating');
+    expect(c.store.get('configmaps', 'doomed', 'cfg')).toBeUndefined();
+    expect(c.store.get('pods', 'doomed', 'runner')?.metadata.deletionTimestamp).toBeDefined();
+    const refused = await statusOf(
+      core.createNamespacedConfigMap({ namespace: 'doomed', body: { metadata: { name: 'late' } } }),
+    );
+    expect(refused.code).toBe(403);
+    expect(refused.body.message).toBe(
+      'unable to create new content in namespace doomed because it is being terminated',
+    );
+    c.store.delete('pods', 'doomed', 'runner'); // the kubelet finishes the pod
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect((await statusOf(core.readNamespace({ name: 'doomed' }))).code).toBe(404);
+  });
+});
+
 describe('discovery and non-resource endpoints', () => {
   it('serves version, health and resource lists with kinds, verbs, shortNames and subresources', async () => {
     const version = await getJson(`${c.api.url}/version`);

@@ -147,6 +147,14 @@ describe('kubectl', () => {
     expect(c.api.requests.byKey()['create pods/eviction']).toBeGreaterThanOrEqual(1);
   });
 
+  it('scale changes a Deployment through the scale subresource', async () => {
+    c.store.create('deployments', workload('Deployment', 'frontend', 2));
+    const out = await c.kubectl('scale', 'deployment/frontend', '--replicas=5');
+    expect(out.stdout.trim()).toBe('deployment.apps/frontend scaled');
+    expect(c.store.get('deployments', 'default', 'frontend')?.spec.replicas).toBe(5);
+    expect(c.store.get('deployments', 'default', 'frontend')?.metadata.generation).toBe(2);
+  });
+
   it('get -w streams table rows as pods appear', async () => {
     const child = spawn('kubectl', [...c.kubectlArgs, 'get', 'pods', '-n', 'default', '-w', '--no-headers']);
     let stdout = '';

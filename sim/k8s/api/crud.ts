@@ -61,9 +61,29 @@ function statusOnCreate(type: ResourceType, obj: KObject): unknown {
   }
 }
 
-function checkNamespaceExists(scope: Scope, namespace: string) {
-  if (!scope.store.get('namespaces', undefined, namespace)) {
-    throw notFound({ group: '', resource: 'namespaces' }, namespace);
+/** NamespaceLifecycle admission: the namespace must exist and not be terminating. */
+function checkNamespaceAdmits(scope: Scope, namespace: string) {
+  const ns = scope.store.get('namespaces', undefined, namespace);
+  if (!ns) throw notFound({ group: '', resource: 'namespaces' }, namespace);
+  if (ns.status?.phase === 'Terminating') {
+    throw new ApiError(
+      failure(
+        403,
+        'Forbidden',
+        `unable to create new content in namespace ${namespace} because it is being terminated`,
+        {
+          name: namespace,
+          kind: 'namespaces',
+          causes: [
+            {
+              reason: 'NamespaceTerminating',
+              message: `namespace ${namespace} is being terminated`,
+              field: 'metadata.namespace',
+            },
+          ],
+        },
+      ),
+    );
   }
 }
 
@@ -79,7 +99,7 @@ export function createObject(scope: Scope, input: KObject, dryRun: boolean): KOb
       );
     }
     meta.namespace = scope.namespace || meta.namespace || 'default';
-    checkNamespaceExists(scope, meta.namespace);
+    checkNamespaceAdmits(scope, meta.namespace);
   } else {
     delete meta.namespace;
   }

@@ -33,6 +33,13 @@ const status = (kind: string): SubresourceType => ({
   kind,
   verbs: ['get', 'patch', 'update'],
 });
+const scale: SubresourceType = {
+  name: 'scale',
+  kind: 'Scale',
+  group: 'autoscaling',
+  version: 'v1',
+  verbs: ['get', 'patch', 'update'],
+};
 
 interface Spec {
   group?: string;
@@ -146,6 +153,7 @@ export const RESOURCES: ResourceType[] = [
     group: 'apps',
     resource: 'deployments',
     kind: 'Deployment',
+    extraSubresources: [scale],
     shortNames: ['deploy'],
     categories: ['all'],
     withStatus: true,
@@ -154,6 +162,7 @@ export const RESOURCES: ResourceType[] = [
     group: 'apps',
     resource: 'replicasets',
     kind: 'ReplicaSet',
+    extraSubresources: [scale],
     shortNames: ['rs'],
     categories: ['all'],
     withStatus: true,
@@ -162,6 +171,7 @@ export const RESOURCES: ResourceType[] = [
     group: 'apps',
     resource: 'statefulsets',
     kind: 'StatefulSet',
+    extraSubresources: [scale],
     shortNames: ['sts'],
     categories: ['all'],
     withStatus: true,

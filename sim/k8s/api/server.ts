@@ -33,6 +33,7 @@ import {
 } from './errors.ts';
 import { evictPod } from './eviction.ts';
 import { paginate, parseFilter, selectObjects } from './list.ts';
+import { deleteNamespace, startNamespaceFinalizer } from './namespaces.ts';
 import {
   applyJsonPatch,
   applyMergePatch,
@@ -43,6 +44,7 @@ import {
 import { startPdbStatusUpdater } from './pdb.ts';
 import { apiVersionOf, findResource, type ResourceType, type ServedOptions } from './resources.ts';
 import { parseResourcePath, type ResourceRoute, verbOf } from './routes.ts';
+import { getScale, updateScale } from './scale.ts';
 import { type IncludeObject, toTable } from './table.ts';
 import { serveWatch } from './watch.ts';
 
@@ -124,6 +126,7 @@ export async function startKubeApi(opts: KubeApiOptions): Promise<KubeApi> {
     serverAddress: '',
   };
   const stopPdbUpdater = opts.pdbStatusUpdater === false ? undefined : startPdbStatusUpdater(store);
+  const stopNamespaceFinalizer = startNamespaceFinalizer(store);
   const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
     handle(ctx, req, res).catch((error) => {
@@ -148,6 +151,7 @@ export async function startKubeApi(opts: KubeApiOptions): Promise<KubeApi> {
     requests: ctx.requests,
     async stop() {
       stopPdbUpdater?.();
+      stopNamespaceFinalizer();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of sockets) socket.destroy();
       await closed;
@@ -327,6 +331,7 @@ async function handleResource(
     if (verb !== 'create') throw methodNotAllowed();
     return handleBinding(info);
   }
+  if (sub === 'scale') return handleScale(info, verb);
   if (sub === 'status' && !['get', 'update', 'patch'].includes(verb)) throw methodNotAllowed();
   switch (verb) {
     case 'get':
@@ -487,6 +492,21 @@ function applyPatchBody(patchType: PatchType, current: KObject, text: string): K
   return applyStrategicMergePatch(current, patch);
 }
 
+/** Applies a patch body; the result must still be an object (a merge patch that is an array is not). */
+function patchToObject(patchType: PatchType, current: KObject, text: string): KObject {
+  const patched = applyPatchBody(patchType, current, text);
+  if (patched && typeof patched === 'object' && !Array.isArray(patched)) return patched;
+  const what = Array.isArray(patched) ? 'array' : typeof patched;
+  throw new ApiError(
+    failure(
+      422,
+      'Invalid',
+      ` "" is invalid: patch: Invalid value: "${JSON.stringify(patched)}": couldn't get version/kind; json parse error: json: cannot unmarshal ${what} into Go value of type struct { APIVersion string "json:\\"apiVersion,omitempty\\""; Kind string "json:\\"kind,omitempty\\"" }`,
+      { causes: [{ reason: 'FieldValueInvalid', message: 'Invalid value', field: 'patch' }] },
+    ),
+  );
+}
+
 async function handlePatch(info: RequestInfo): Promise<void> {
   const patchType = contentTypeOf(info.req) as PatchType;
   if (!PATCH_TYPES.includes(patchType)) throw unsupportedMediaType();
@@ -505,26 +525,18 @@ async function handlePatch(info: RequestInfo): Promise<void> {
     const created = createObject(info.scope, fromWire(info.type, parseYaml(text)), dryRun);
     return respondObject(info, 201, created);
   }
-  const patched = applyPatchBody(patchType, toWire(info.type, info.route.version, current), text);
-  if (!patched || typeof patched !== 'object' || Array.isArray(patched)) {
-    throw new ApiError(
-      failure(
-        422,
-        'Invalid',
-        ` "" is invalid: patch: Invalid value: "${JSON.stringify(patched)}": couldn't get version/kind; json parse error: json: cannot unmarshal ${Array.isArray(patched) ? 'array' : typeof patched} into Go value of type struct { APIVersion string "json:\\"apiVersion,omitempty\\""; Kind string "json:\\"kind,omitempty\\"" }`,
-        {
-          causes: [{ reason: 'FieldValueInvalid', message: 'Invalid value', field: 'patch' }],
-        },
-      ),
-    );
-  }
+  const patched = patchToObject(patchType, toWire(info.type, info.route.version, current), text);
   const next = prepareUpdate(info.scope, current, fromWire(info.type, patched), info.route.subresource ?? '');
   respondObject(info, 200, commitUpdate(info.scope, current, next, dryRun));
 }
 
 async function handleDelete(info: RequestInfo): Promise<void> {
   const options = parseDeleteOptions(parseJsonBody(await readBody(info.req)), info.query);
-  const result = deleteObject(info.scope, info.route.name!, options, isDryRun(options.dryRun));
+  const dryRun = isDryRun(options.dryRun);
+  const result =
+    info.type.resource === 'namespaces'
+      ? deleteNamespace(info.ctx.store, info.route.name!, dryRun)
+      : deleteObject(info.scope, info.route.name!, options, dryRun);
   respondObject(info, 200, result);
 }
 
@@ -544,6 +556,22 @@ async function handleDeleteCollection(info: RequestInfo): Promise<void> {
     metadata: { resourceVersion: String(info.ctx.store.currentResourceVersion()) },
     items: deleted.map((obj) => toListItem(type, route.version, obj)),
   });
+}
+
+async function handleScale(info: RequestInfo, verb: string): Promise<void> {
+  const name = info.route.name!;
+  if (verb === 'get') return writeJson(info.res, 200, getScale(info.scope, name));
+  if (verb !== 'update' && verb !== 'patch') throw methodNotAllowed();
+  const text = await readBody(info.req);
+  let scale: KObject;
+  if (verb === 'update') {
+    scale = parseJsonBody(text) as KObject;
+  } else {
+    const patchType = contentTypeOf(info.req) as PatchType;
+    if (!PATCH_TYPES.includes(patchType)) throw unsupportedMediaType();
+    scale = patchToObject(patchType, getScale(info.scope, name), text);
+  }
+  writeJson(info.res, 200, updateScale(info.scope, name, scale, dryRunOf(info.query)));
 }
 
 async function handleEviction(info: RequestInfo): Promise<void> {
