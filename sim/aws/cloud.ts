@@ -12,102 +12,48 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Store } from '../k8s/store.ts';
 import type { EventBus } from './events.ts';
-import { rfc1123 } from './events.ts';
-import { joinNode, markNodeRunning, markNodeShutdown, type NodeExtras, removeNode } from './node-sync.ts';
+import {
+  type ActivityDetailType,
+  autoScalingActivity,
+  healthScheduledChange,
+  lifecycleActionEvent,
+  type MaintenanceEventType,
+  rebalanceRecommendation,
+  spotInterruptionWarning,
+  stateChangeNotification,
+} from './fleet-events.ts';
+import {
+  type ActivityRecord,
+  type CapacityType,
+  type GroupSpec,
+  type InstanceState,
+  type InterruptionAction,
+  type LifecycleHook,
+  type LifecycleResult,
+  type LifecycleTransition,
+  type SimGroup,
+  type SimInstance,
+  SPOT_NOTICE_MS,
+} from './model.ts';
+import { joinNode, markNodeRunning, markNodeShutdown, removeNode } from './node-sync.ts';
 import { ACCOUNT_ID, AwsError } from './wire.ts';
 
-export type CapacityType = 'SPOT' | 'ON_DEMAND';
-export type InstanceState = 'pending' | 'running' | 'stopping' | 'stopped' | 'shutting-down' | 'terminated';
-export type LifecycleState =
-  | 'Pending'
-  | 'Pending:Wait'
-  | 'Pending:Proceed'
-  | 'InService'
-  | 'Terminating'
-  | 'Terminating:Wait'
-  | 'Terminating:Proceed'
-  | 'Terminated'
-  | 'Detaching'
-  | 'Detached';
-export type LifecycleTransition =
-  | 'autoscaling:EC2_INSTANCE_LAUNCHING'
-  | 'autoscaling:EC2_INSTANCE_TERMINATING';
-export type LifecycleResult = 'CONTINUE' | 'ABANDON';
-export type InterruptionAction = 'terminate' | 'stop' | 'hibernate';
+export type {
+  ActivityRecord,
+  CapacityType,
+  GroupSpec,
+  InstanceState,
+  InterruptionAction,
+  LifecycleHook,
+  LifecycleResult,
+  LifecycleState,
+  LifecycleTransition,
+  SimGroup,
+  SimInstance,
+} from './model.ts';
+export { instanceStateCode, SPOT_NOTICE_MS } from './model.ts';
 
-export const SPOT_NOTICE_MS = 120_000;
 const MAX_GLOBAL_TIMEOUT_MS = 48 * 3600_000;
-
-export interface SimInstance {
-  instanceId: string;
-  privateDnsName: string;
-  privateIpAddress: string;
-  zone: string;
-  subnetId: string;
-  instanceType: string;
-  capacityType: CapacityType;
-  spotInstanceRequestId?: string;
-  groupName?: string;
-  nodegroup: string;
-  lifecycleState?: LifecycleState;
-  state: InstanceState;
-  stateReason?: string;
-  launchTime: Date;
-  tags: Record<string, string>;
-  /** Set while a capacity-rebalance replacement is being launched for it. */
-  rebalancing?: boolean;
-  /** Epoch ms at which a pending spot interruption takes effect. */
-  interruptionAt?: number;
-}
-
-export interface LifecycleHook {
-  name: string;
-  groupName: string;
-  transition: LifecycleTransition;
-  heartbeatTimeoutSeconds: number;
-  defaultResult: LifecycleResult;
-  notificationMetadata?: string;
-  notificationTargetARN?: string;
-  roleARN?: string;
-}
-
-export interface SimGroup {
-  name: string;
-  arn: string;
-  zones: string[];
-  minSize: number;
-  maxSize: number;
-  desiredCapacity: number;
-  instanceType: string;
-  onDemandBaseCapacity: number;
-  onDemandPercentageAboveBaseCapacity: number;
-  capacityRebalance: boolean;
-  nodegroup: string;
-  tags: Record<string, string>;
-  hooks: Map<string, LifecycleHook>;
-  /** Instances attached to the group (including ones on their way out). */
-  instanceIds: Set<string>;
-  createdTime: Date;
-  node: NodeExtras;
-}
-
-export interface GroupSpec {
-  name: string;
-  zones: string[];
-  capacityType: CapacityType;
-  instanceType?: string;
-  desired: number;
-  min?: number;
-  max?: number;
-  capacityRebalance?: boolean;
-  nodegroup?: string;
-  hooks?: Array<
-    Omit<LifecycleHook, 'groupName' | 'heartbeatTimeoutSeconds' | 'defaultResult'> & Partial<LifecycleHook>
-  >;
-  tags?: Record<string, string>;
-  labels?: Record<string, string>;
-  taints?: NodeExtras['taints'];
-}
 
 interface LifecycleAction {
   token: string;
@@ -116,17 +62,6 @@ interface LifecycleAction {
   heartbeatDeadline: number;
   globalDeadline: number;
   timer?: NodeJS.Timeout;
-}
-
-export interface ActivityRecord {
-  activityId: string;
-  groupName: string;
-  description: string;
-  cause: string;
-  startTime: Date;
-  statusCode: string;
-  progress: number;
-  details: string;
 }
 
 export interface SimAwsOptions {
@@ -138,19 +73,6 @@ export interface SimAwsOptions {
   bootDelayMs?: number;
   interruptionNoticeMs?: number;
   stateChangeMs?: number;
-}
-
-const STATE_CODES: Record<InstanceState, number> = {
-  pending: 0,
-  running: 16,
-  'shutting-down': 32,
-  terminated: 48,
-  stopping: 64,
-  stopped: 80,
-};
-
-export function instanceStateCode(state: InstanceState): number {
-  return STATE_CODES[state];
 }
 
 export class SimAws {
@@ -521,7 +443,7 @@ export class SimAws {
       };
       this.actions.set(action.token, action);
       this.armActionTimer(action);
-      this.emitLifecycleAction(group, instance, action);
+      this.bus.emit(lifecycleActionEvent(group, instance, hook, action.token));
     }
     return hooks.length > 0;
   }
@@ -633,13 +555,9 @@ export class SimAws {
     const action = opts.action ?? 'terminate';
     const now = Date.now();
     instance.interruptionAt = now + this.interruptionNoticeMs;
-    this.bus.emit({
-      source: 'aws.ec2',
-      'detail-type': 'EC2 Spot Instance Interruption Warning',
-      time: new Date(now + this.interruptionNoticeMs - SPOT_NOTICE_MS),
-      resources: [this.spotArn(instance)],
-      detail: { 'instance-id': instanceId, 'instance-action': action },
-    });
+    this.bus.emit(
+      spotInterruptionWarning(instance, action, new Date(now + this.interruptionNoticeMs - SPOT_NOTICE_MS)),
+    );
     const group = instance.groupName ? this.groupsByName.get(instance.groupName) : undefined;
     // Only Capacity Rebalancing makes the group act on the notice itself; without it the group replaces
     // the instance after EC2 has taken it back (its health check fails).
@@ -661,12 +579,7 @@ export class SimAws {
   /** Rebalance recommendation; a group with CapacityRebalance launches a replacement first. */
   recommendRebalance(instanceId: string): void {
     const instance = this.requireInstance(instanceId);
-    this.bus.emit({
-      source: 'aws.ec2',
-      'detail-type': 'EC2 Instance Rebalance Recommendation',
-      resources: [this.spotArn(instance)],
-      detail: { 'instance-id': instanceId },
-    });
+    this.bus.emit(rebalanceRecommendation(instance));
     const group = instance.groupName ? this.groupsByName.get(instance.groupName) : undefined;
     if (!group?.capacityRebalance || !this.isActive(instance) || instance.capacityType !== 'SPOT') return;
     instance.rebalancing = true;
@@ -678,43 +591,11 @@ export class SimAws {
   scheduleMaintenance(
     instanceIds: string[],
     startTime: Date,
-    opts: {
-      eventTypeCode?:
-        | 'AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED'
-        | 'AWS_EC2_INSTANCE_STOP_SCHEDULED'
-        | 'AWS_EC2_INSTANCE_REBOOT_MAINTENANCE_SCHEDULED';
-      act?: boolean;
-    } = {},
+    opts: { eventTypeCode?: MaintenanceEventType; act?: boolean } = {},
   ): void {
     const code = opts.eventTypeCode ?? 'AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED';
     const instances = instanceIds.map((id) => this.requireInstance(id));
-    const endTime = new Date(startTime.getTime() + 7 * 24 * 3600_000);
-    const now = new Date();
-    this.bus.emit({
-      source: 'aws.health',
-      'detail-type': 'AWS Health Event',
-      resources: instanceIds,
-      detail: {
-        eventArn: `arn:aws:health:${this.region}::event/EC2/${code}/${code}_${randomUUID()}`,
-        service: 'EC2',
-        eventScopeCode: 'ACCOUNT_SPECIFIC',
-        communicationId: randomBytes(32).toString('hex'),
-        lastUpdatedTime: rfc1123(now),
-        statusCode: 'upcoming',
-        eventRegion: this.region,
-        eventTypeCode: code,
-        eventTypeCategory: 'scheduledChange',
-        startTime: rfc1123(startTime),
-        endTime: rfc1123(endTime),
-        eventDescription: [
-          {
-            language: 'en_US',
-            latestDescription: `EC2 has detected degradation of the underlying hardware hosting your Amazon EC2 instance(s) in the ${this.region} region. Due to this degradation your instance(s) could already be unreachable. We will ${code === 'AWS_EC2_INSTANCE_STOP_SCHEDULED' ? 'stop' : 'retire'} your instance(s) after ${rfc1123(startTime)}.`,
-          },
-        ],
-        affectedEntities: instances.map((i) => ({ entityValue: i.instanceId })),
-      },
-    });
+    this.bus.emit(healthScheduledChange(instances, this.region, code, startTime));
     if (opts.act === false || code === 'AWS_EC2_INSTANCE_REBOOT_MAINTENANCE_SCHEDULED') return;
     this.after(startTime.getTime() - Date.now(), () => {
       for (const instance of instances) {
@@ -967,72 +848,17 @@ export class SimAws {
 
   // ---------------------------------------------------------------- internals: events
 
-  private instanceArn(instance: SimInstance): string {
-    return `arn:aws:ec2:${this.region}:${ACCOUNT_ID}:instance/${instance.instanceId}`;
-  }
-
-  /** The Spot warning and rebalance events name the instance as in the EC2 docs' examples: arn:aws:ec2:<az>:instance/<id>. */
-  private spotArn(instance: SimInstance): string {
-    return `arn:aws:ec2:${instance.zone}:instance/${instance.instanceId}`;
-  }
-
   private emitStateChange(instance: SimInstance) {
-    this.bus.emit({
-      source: 'aws.ec2',
-      'detail-type': 'EC2 Instance State-change Notification',
-      resources: [this.instanceArn(instance)],
-      detail: { 'instance-id': instance.instanceId, state: instance.state },
-    });
+    this.bus.emit(stateChangeNotification(instance, this.region));
   }
 
-  private emitLifecycleAction(group: SimGroup, instance: SimInstance, action: LifecycleAction) {
-    const launching = action.hook.transition === 'autoscaling:EC2_INSTANCE_LAUNCHING';
-    this.bus.emit({
-      source: 'aws.autoscaling',
-      'detail-type': launching
-        ? 'EC2 Instance-launch Lifecycle Action'
-        : 'EC2 Instance-terminate Lifecycle Action',
-      resources: [group.arn],
-      detail: {
-        LifecycleActionToken: action.token,
-        AutoScalingGroupName: group.name,
-        LifecycleHookName: action.hook.name,
-        EC2InstanceId: instance.instanceId,
-        LifecycleTransition: action.hook.transition,
-        ...(action.hook.notificationMetadata !== undefined
-          ? { NotificationMetadata: action.hook.notificationMetadata }
-          : {}),
-        Origin: launching ? 'EC2' : 'AutoScalingGroup',
-        Destination: launching ? 'AutoScalingGroup' : 'EC2',
-      },
-    });
-  }
-
-  private emitActivity(group: SimGroup, instance: SimInstance, detailType: string, statusMessage?: string) {
-    const launch = detailType.startsWith('EC2 Instance Launch');
-    const failed = detailType.endsWith('Unsuccessful');
-    const now = new Date().toISOString();
-    this.bus.emit({
-      source: 'aws.autoscaling',
-      'detail-type': detailType,
-      resources: [group.arn, this.instanceArn(instance)],
-      detail: {
-        StatusCode: failed ? 'Failed' : 'InProgress',
-        ...(statusMessage ? { StatusMessage: statusMessage } : {}),
-        AutoScalingGroupName: group.name,
-        ActivityId: randomUUID(),
-        Details: { 'Availability Zone': instance.zone, 'Subnet ID': instance.subnetId },
-        RequestId: randomUUID(),
-        EndTime: now,
-        EC2InstanceId: instance.instanceId,
-        StartTime: instance.launchTime.toISOString(),
-        Cause: launch
-          ? `At ${now} an instance was started in response to a difference between desired and actual capacity, increasing the capacity.`
-          : `At ${now} an instance was taken out of service in response to a difference between desired and actual capacity, shrinking the capacity.`,
-        Origin: launch ? 'EC2' : 'AutoScalingGroup',
-        Destination: launch ? 'AutoScalingGroup' : 'EC2',
-      },
-    });
+  private emitActivity(
+    group: SimGroup,
+    instance: SimInstance,
+    detailType: ActivityDetailType,
+    statusMessage?: string,
+  ) {
+    this.bus.emit(autoScalingActivity(group, instance, detailType, this.region, statusMessage));
   }
 
   private activity(group: SimGroup, description: string, cause: string): ActivityRecord {

@@ -18,6 +18,11 @@ export interface EventBridgeEvent<D = Record<string, unknown>> {
   detail: D;
 }
 
+/** What an emitter supplies; the bus adds version, id, account, region and (default now) time. */
+export type EventInput = Omit<EventBridgeEvent, 'version' | 'id' | 'account' | 'region' | 'time'> & {
+  time?: Date;
+};
+
 export type EventSubscriber = (event: EventBridgeEvent) => void | Promise<void>;
 
 export class EventBus {
@@ -41,7 +46,7 @@ export class EventBus {
     return this.history;
   }
 
-  emit(event: Omit<EventBridgeEvent, 'version' | 'id' | 'account' | 'region' | 'time'> & { time?: Date }) {
+  emit(event: EventInput): EventBridgeEvent {
     const full: EventBridgeEvent = {
       version: '0',
       id: randomUUID(),
