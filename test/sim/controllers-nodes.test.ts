@@ -67,6 +67,36 @@ describe('DaemonSets, node loss and the kubelet', () => {
     );
   });
 
+  it('rolls a DaemonSet template change out node by node', async () => {
+    cluster = startCluster(1);
+    const { store } = cluster;
+    store.create('daemonsets', daemonSet('fluent-bit'));
+    await waitFor(
+      '3 daemon pods running',
+      () => runningPods(store, 'fluent-bit-', 'kube-system').length === 3,
+    );
+    store.mutate('daemonsets', 'kube-system', 'fluent-bit', (ds) => {
+      ds.spec.template.spec.containers[0].image = 'fluent-bit:v2';
+      ds.metadata.generation = 2;
+    });
+    const pods = await waitFor('3 updated daemon pods running', () => {
+      const running = runningPods(store, 'fluent-bit-', 'kube-system');
+      const all = podsOf(store, 'fluent-bit-', 'kube-system');
+      return (
+        all.length === 3 &&
+        running.length === 3 &&
+        running.every((p) => p.spec.containers[0].image === 'fluent-bit:v2') &&
+        running
+      );
+    });
+    expect(new Set(pods.map((p) => p.spec.nodeName)).size).toBe(3);
+    const status = await waitFor('status updated', () => {
+      const s = store.get('daemonsets', 'kube-system', 'fluent-bit')?.status;
+      return s?.updatedNumberScheduled === 3 && s.numberReady === 3 && s;
+    });
+    expect(status).toMatchObject({ desiredNumberScheduled: 3, numberReady: 3, observedGeneration: 2 });
+  });
+
   it('deletes the pods of a deleted node and replaces them elsewhere', async () => {
     cluster = startCluster(1);
     const { store, nodes } = cluster;

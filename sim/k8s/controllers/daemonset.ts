@@ -17,6 +17,7 @@ import {
   controllerOf,
   createGenerated,
   deletePodGracefully,
+  intOrPercent,
   isActivePod,
   isPodReady,
   keyOf,
@@ -100,7 +101,33 @@ export class DaemonSetController {
     }
     // pods for nodes that no longer exist (pod GC removes bound ones; these were never bound)
     for (const pods of podsByNode.values()) for (const pod of pods) deletePodGracefully(this.store, pod);
+    this.rollingUpdate(ds, desired);
     this.updateStatus(ds, desired);
+  }
+
+  /**
+   * RollingUpdate: replace outdated pods while fewer than maxUnavailable (default 1) of the desired
+   * pods are unavailable; the replacement is created on the next pass once the old pod is gone.
+   */
+  private rollingUpdate(ds: KObject, desired: number): void {
+    if (ds.spec?.updateStrategy?.type === 'OnDelete') return;
+    const revision = templateHash(ds.spec?.template);
+    const pods = this.owners
+      .dependents('pods', ds.metadata.uid!)
+      .filter((pod) => controllerOf(pod)?.uid === ds.metadata.uid);
+    const maxUnavailable = intOrPercent(
+      ds.spec?.updateStrategy?.rollingUpdate?.maxUnavailable,
+      desired,
+      false,
+      '1',
+    );
+    let unavailable = Math.max(0, desired - pods.filter((pod) => isActivePod(pod) && isPodReady(pod)).length);
+    for (const pod of pods) {
+      if (unavailable >= Math.max(1, maxUnavailable)) return;
+      if (!isActivePod(pod) || pod.metadata.labels?.['controller-revision-hash'] === revision) continue;
+      deletePodGracefully(this.store, pod);
+      if (isPodReady(pod)) unavailable++;
+    }
   }
 
   private podFor(ds: KObject, nodeName: string): KObject {

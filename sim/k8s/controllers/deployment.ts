@@ -60,12 +60,14 @@ export class DeploymentController {
     let newRs = owned.find((rs) => stableStringify(withoutHashLabel(rs.spec?.template)) === wanted);
     const oldRss = owned.filter((rs) => rs !== newRs);
     newRs ??= this.createReplicaSet(deployment, oldRss);
+    if (!newRs) return; // hash collision recorded; the status update brings us back
     if (!deployment.spec?.paused) this.rollout(deployment, newRs, oldRss);
     this.pruneHistory(deployment, oldRss);
     this.updateStatus(deployment, newRs);
   }
 
-  private createReplicaSet(deployment: KObject, oldRss: KObject[]): KObject {
+  /** Creates the ReplicaSet for the current template; on a name collision bumps status.collisionCount instead. */
+  private createReplicaSet(deployment: KObject, oldRss: KObject[]): KObject | undefined {
     const hash = templateHash(deployment.spec?.template, deployment.status?.collisionCount ?? 0);
     const template = structuredClone(deployment.spec?.template ?? {});
     template.metadata = {
@@ -75,11 +77,18 @@ export class DeploymentController {
     const selector = structuredClone(deployment.spec?.selector ?? {});
     selector.matchLabels = { ...(selector.matchLabels ?? {}), [HASH_LABEL]: hash };
     const revision = 1 + Math.max(0, ...oldRss.map((rs) => Number(rs.metadata.annotations?.[REVISION] ?? 0)));
+    const name = `${deployment.metadata.name}-${hash}`;
+    if (this.store.get('replicasets', deployment.metadata.namespace, name)) {
+      this.store.mutate('deployments', deployment.metadata.namespace, deployment.metadata.name, (draft) => {
+        draft.status = { ...draft.status, collisionCount: (draft.status?.collisionCount ?? 0) + 1 };
+      });
+      return undefined;
+    }
     return this.store.create('replicasets', {
       apiVersion: 'apps/v1',
       kind: 'ReplicaSet',
       metadata: {
-        name: `${deployment.metadata.name}-${hash}`,
+        name,
         namespace: deployment.metadata.namespace,
         labels: { ...(template.metadata.labels ?? {}) },
         annotations: {

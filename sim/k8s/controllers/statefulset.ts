@@ -14,6 +14,7 @@ import {
   deletePodGracefully,
   isActivePod,
   isPodReady,
+  isTerminal,
   keyOf,
   ownerReferenceTo,
   splitKey,
@@ -65,6 +66,13 @@ export class StatefulSetController {
       if (controllerOf(pod)?.uid !== sts.metadata.uid) continue;
       const ordinal = ordinalOf(name, pod.metadata.name);
       if (ordinal !== undefined) byOrdinal.set(ordinal, pod);
+    }
+    for (const [ordinal, pod] of byOrdinal) {
+      // a failed or completed pod is replaced under the same name, like the real controller does
+      if (isTerminal(pod)) {
+        this.store.delete('pods', pod.metadata.namespace, pod.metadata.name);
+        byOrdinal.delete(ordinal);
+      }
     }
     for (let ordinal = 0; ordinal < replicas; ordinal++) {
       if (!byOrdinal.has(ordinal)) byOrdinal.set(ordinal, this.createPod(sts, ordinal, revision));
