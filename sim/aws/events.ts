@@ -25,6 +25,9 @@ export type EventInput = Omit<EventBridgeEvent, 'version' | 'id' | 'account' | '
 
 export type EventSubscriber = (event: EventBridgeEvent) => void | Promise<void>;
 
+/** How many emitted events `emitted()` keeps (a long `spotguard sim` run must not grow without bound). */
+const HISTORY_LIMIT = 10_000;
+
 export class EventBus {
   private readonly subscribers = new Set<EventSubscriber>();
   private readonly history: EventBridgeEvent[] = [];
@@ -41,7 +44,7 @@ export class EventBus {
     return () => this.subscribers.delete(fn);
   }
 
-  /** Every event emitted so far (oldest first). */
+  /** The events emitted so far, oldest first (the last 10,000). */
   emitted(): readonly EventBridgeEvent[] {
     return this.history;
   }
@@ -59,6 +62,7 @@ export class EventBus {
       detail: event.detail,
     };
     this.history.push(full);
+    if (this.history.length > HISTORY_LIMIT) this.history.splice(0, this.history.length - HISTORY_LIMIT);
     for (const subscriber of [...this.subscribers]) {
       try {
         const result = subscriber(full);
