@@ -1,9 +1,20 @@
 // Auto Scaling lifecycle hooks end to end, and the overlap of ITN + terminate hook + state change.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deploymentWithPdb, type E2E, podsOn, readyPods, startE2E } from './harness.ts';
+import { deploymentWithPdb, type E2E, type Manifest, podsOn, readyPods, startE2E } from './harness.ts';
 
 let e: E2E;
 const HOOK = 'spotguard-drain';
+
+/** Three pods per spot-a node, one eviction at a time under the PDB: a drain of several seconds. */
+function pinnedToZoneA(manifests: Manifest[]): Manifest[] {
+  for (const m of manifests) {
+    if (m.kind === 'Deployment') {
+      const spec = (m.spec as { template: { spec: Record<string, unknown> } }).template.spec;
+      spec.nodeSelector = { 'topology.kubernetes.io/zone': 'us-east-1a' };
+    }
+  }
+  return manifests;
+}
 
 beforeAll(async () => {
   e = await startE2E(
@@ -33,12 +44,13 @@ beforeAll(async () => {
             ],
           },
         ],
-        workloads: [...deploymentWithPdb('web', 6)],
+        workloads: [...deploymentWithPdb('web', 6), ...pinnedToZoneA(deploymentWithPdb('batch', 9))],
       },
     },
     { env: { DRAIN_TIMEOUT_SECONDS: '20' } },
   );
   await e.sim.waitFor(() => readyPods(e.sim, 'default', 'app', 'web').length === 6, 20_000, 'web ready');
+  await e.sim.waitFor(() => readyPods(e.sim, 'default', 'app', 'batch').length === 9, 20_000, 'batch ready');
 }, 60_000);
 
 afterAll(async () => {
