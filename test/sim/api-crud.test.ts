@@ -297,6 +297,25 @@ describe('patch', () => {
     expect(result.code).toBe(409);
   });
 
+  it('server-side apply needs a fieldManager, then creates or patches from YAML', async () => {
+    const apply = (query: string, body: string) =>
+      fetch(`${c.api.url}/api/v1/namespaces/shop/configmaps/applied${query}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/apply-patch+yaml' },
+        body,
+      });
+    const yaml = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\ndata:\n  mode: spot\n';
+    const missing = await apply('', yaml);
+    expect(missing.status).toBe(422);
+    expect((await jsonOf(missing)).message).toBe(
+      'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+    );
+    expect((await apply('?fieldManager=spotguard', yaml)).status).toBe(201);
+    const again = await apply('?fieldManager=spotguard', yaml.replace('spot', 'on-demand'));
+    expect(again.status).toBe(200);
+    expect((await jsonOf(again)).data).toEqual({ mode: 'on-demand' });
+  });
+
   it('dryRun=All answers with the patched object and stores nothing', async () => {
     const before = await core.readNode({ name: NODE_A });
     const dry = await core.patchNode(

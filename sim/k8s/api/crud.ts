@@ -298,8 +298,9 @@ export function parseDeleteOptions(body: unknown, query: URLSearchParams): Delet
     if (!Number.isInteger(n)) throw badRequest(`strconv.ParseInt: parsing "${grace}": invalid syntax`);
     options.gracePeriodSeconds = n;
   }
+  // a negative grace period acts as 1 s (as the kubelet treats it)
   if (options.gracePeriodSeconds !== undefined && options.gracePeriodSeconds < 0)
-    options.gracePeriodSeconds = 0;
+    options.gracePeriodSeconds = 1;
   const dryRun = query.getAll('dryRun');
   if (dryRun.length > 0) options.dryRun = dryRun;
   const propagation = query.get('propagationPolicy');

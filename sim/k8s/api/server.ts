@@ -25,6 +25,7 @@ import {
   badRequest,
   failure,
   internalError,
+  invalid,
   methodNotAllowed,
   notFound,
   pageNotFound,
@@ -204,6 +205,14 @@ function parseJsonBody(text: string): unknown {
     return JSON.parse(text);
   } catch (error) {
     throw badRequest(`json: ${(error as Error).message}`);
+  }
+}
+
+function parseYamlBody(text: string): unknown {
+  try {
+    return parseYaml(text);
+  } catch (error) {
+    throw badRequest(`error converting YAML to JSON: ${(error as Error).message}`);
   }
 }
 
@@ -433,7 +442,9 @@ function handleWatch(info: RequestInfo): void {
 }
 
 async function readObjectBody(info: RequestInfo): Promise<KObject> {
-  const body = parseJsonBody(await readBody(info.req));
+  const text = await readBody(info.req);
+  const isYaml = /^application\/(x-)?yaml$/.test(contentTypeOf(info.req));
+  const body = isYaml ? parseYamlBody(text) : parseJsonBody(text);
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
     throw badRequest(`Object 'Kind' is missing in '${JSON.stringify(body ?? null)}'`);
   }
@@ -488,7 +499,7 @@ function applyPatchBody(patchType: PatchType, current: KObject, text: string): K
     if (patch === null || typeof patch !== 'object') throw badRequest('Invalid JSON Patch');
     return applyMergePatch(current, patch);
   }
-  const patch = patchType === 'application/apply-patch+yaml' ? parseYaml(text) : parseJsonBody(text);
+  const patch = patchType === 'application/apply-patch+yaml' ? parseYamlBody(text) : parseJsonBody(text);
   return applyStrategicMergePatch(current, patch);
 }
 
@@ -510,6 +521,15 @@ function patchToObject(patchType: PatchType, current: KObject, text: string): KO
 async function handlePatch(info: RequestInfo): Promise<void> {
   const patchType = contentTypeOf(info.req) as PatchType;
   if (!PATCH_TYPES.includes(patchType)) throw unsupportedMediaType();
+  if (patchType === 'application/apply-patch+yaml' && !info.query.get('fieldManager')) {
+    throw invalid('PatchOptions', 'meta.k8s.io', '', [
+      {
+        field: 'fieldManager',
+        message: 'Required value: is required for apply patch',
+        reason: 'FieldValueRequired',
+      },
+    ]);
+  }
   const text = await readBody(info.req);
   const dryRun = dryRunOf(info.query);
   const name = info.route.name!;
@@ -522,7 +542,7 @@ async function handlePatch(info: RequestInfo): Promise<void> {
     if (patchType !== 'application/apply-patch+yaml')
       throw notFound({ group: info.type.group, resource: info.type.resource }, name);
     // server-side apply creates what does not exist
-    const created = createObject(info.scope, fromWire(info.type, parseYaml(text)), dryRun);
+    const created = createObject(info.scope, fromWire(info.type, parseYamlBody(text) as KObject), dryRun);
     return respondObject(info, 201, created);
   }
   const patched = patchToObject(patchType, toWire(info.type, info.route.version, current), text);
