@@ -16,6 +16,7 @@ import {
   type DrainResultSummary,
   drainResultOf,
   LEASE_DURATION_SECONDS,
+  type LeaseClaim,
   leaseIsLive,
   readDrainLease,
   releaseDrainLease,
@@ -87,7 +88,7 @@ export async function drainNode(
     );
   }
 
-  let claim = await claimDrainLease(k8s, nodeName, opts.holder, meter);
+  let claim = await claimOrProceed(k8s, nodeName, opts.holder, meter, logger);
   while (claim.kind === 'held') {
     logger?.info('another drain holds the node lease: joining it', { node: nodeName, holder: claim.holder });
     const other = await waitForOtherDrain(k8s, nodeName, meter, stop);
@@ -103,16 +104,17 @@ export async function drainNode(
       );
     }
     // the other drain died: take over and resume from what is on the node now
-    claim = await claimDrainLease(k8s, nodeName, opts.holder, meter);
-    if (claim.kind === 'acquired') {
+    claim = await claimOrProceed(k8s, nodeName, opts.holder, meter, logger);
+    if (claim.kind !== 'held') {
       observed = await observe(k8s, nodeName, version, opts, meter);
       plan = makePlan(nodeObject, observed, opts);
     }
   }
 
-  let lease = claim.lease;
+  let lease = claim.kind === 'acquired' ? claim.lease : undefined;
   const renewal = setInterval(
     () => {
+      if (!lease) return;
       renewDrainLease(k8s, lease, meter).then(
         (renewed) => {
           lease = renewed;
@@ -157,7 +159,7 @@ export async function drainNode(
       blocked: result?.blocked ?? {},
       failed: result?.failed ?? 0,
     };
-    await releaseDrainLease(k8s, lease, summary, meter).catch((err: unknown) =>
+    await (lease ? releaseDrainLease(k8s, lease, summary, meter) : Promise.resolve()).catch((err: unknown) =>
       logger?.warn('could not release drain lease (it expires by itself)', {
         node: nodeName,
         error: String(err),
@@ -168,6 +170,25 @@ export async function drainNode(
     events.node(nodeName, 'DrainComplete', `spotguard drained the node (${result.evicted} pods evicted)`);
   else events.node(nodeName, 'DrainTimeout', describeLeftovers(result.pods), 'Warning');
   return finish(base, plan, { ...result, joined: false }, opts, options);
+}
+
+/**
+ * The Lease only keeps two drains of one node apart: when it cannot be taken (namespace missing,
+ * RBAC) the drain goes on without it rather than leave a doomed node undrained.
+ */
+async function claimOrProceed(
+  k8s: KubeClients,
+  node: string,
+  holder: string,
+  meter: RequestMeter,
+  logger: DrainOptions['logger'],
+): Promise<LeaseClaim | { kind: 'unavailable' }> {
+  try {
+    return await claimDrainLease(k8s, node, holder, meter);
+  } catch (err) {
+    logger?.warn('drain lease unavailable: draining without it', { node, error: String(err) });
+    return { kind: 'unavailable' };
+  }
 }
 
 /** Aborts when terminations must be done (deadline − margin, or start + timeout) or the caller aborts. */

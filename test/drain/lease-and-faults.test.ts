@@ -94,6 +94,27 @@ describe('one drain per node (Lease)', () => {
   });
 });
 
+describe('lease unavailable', () => {
+  it('drains without the lease when its namespace is missing, and says so', async () => {
+    await clusterWith(2);
+    const warnings: string[] = [];
+    const logger = {
+      debug() {},
+      info() {},
+      error() {},
+      warn: (message: string) => void warnings.push(message),
+    };
+    process.env.SPOTGUARD_NAMESPACE = 'not-created';
+    try {
+      const report = await drainNode(sim.k8s, NODE, { reason: 'spot-interruption', holder: 'req-1', logger });
+      expect(report.complete).toBe(true);
+      expect(warnings).toContain('drain lease unavailable: draining without it');
+    } finally {
+      delete process.env.SPOTGUARD_NAMESPACE;
+    }
+  });
+});
+
 describe('API server trouble', () => {
   it('honours 429 TooManyRequests (Retry-After, no PDB cause) and 5xx with retries', async () => {
     await clusterWith(4);
