@@ -2,7 +2,7 @@
 // leaves the selector is DELETED), resume by resourceVersion, 410 Expired, bookmarks.
 import { CoreV1Api, makeInformer, type V1Pod, Watch } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pod, startTestCluster, type TestCluster } from './api-support.ts';
+import { jsonOf, pod, startTestCluster, type TestCluster } from './api-support.ts';
 
 let c: TestCluster;
 
@@ -126,6 +126,30 @@ describe('watch', () => {
         },
       },
     ]);
+  });
+
+  it('answers 504 "Too large resource version" for a version the server has not reached', async () => {
+    const future = c.store.currentResourceVersion() + 1000;
+    const watch = new Watch(c.kc);
+    const error = await new Promise<{ statusCode?: number }>((resolve) => {
+      watch.watch(
+        '/api/v1/pods',
+        { resourceVersion: String(future) },
+        () => {},
+        (err) => resolve(err),
+      );
+    });
+    expect(error.statusCode).toBe(504);
+    const list = await fetch(`${c.api.url}/api/v1/pods?resourceVersion=${future}`);
+    expect(list.status).toBe(504);
+    expect(await jsonOf(list)).toMatchObject({
+      reason: 'Timeout',
+      message: `Timeout: Too large resource version: ${future}, current: ${c.store.currentResourceVersion()}`,
+      details: {
+        causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+        retryAfterSeconds: 1,
+      },
+    });
   });
 
   it('sends BOOKMARK events when asked to', async () => {

@@ -117,3 +117,25 @@ export function paginate(
     remainingItemCount: sorted.length - start - limit,
   };
 }
+
+/**
+ * The `resourceVersion` query parameter as a number (undefined for unset or "0"). A version this
+ * server has not reached yet is a 504 "Too large resource version", as from the watch cache.
+ */
+export function requestedResourceVersion(query: URLSearchParams, currentRv: number): number | undefined {
+  const raw = query.get('resourceVersion');
+  if (!raw || raw === '0') return undefined;
+  const rv = Number(raw);
+  if (!Number.isInteger(rv) || rv < 0) {
+    throw badRequest(`invalid resource version: strconv.ParseUint: parsing "${raw}": invalid syntax`);
+  }
+  if (rv > currentRv) {
+    throw new ApiError(
+      failure(504, 'Timeout', `Timeout: Too large resource version: ${rv}, current: ${currentRv}`, {
+        causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+        retryAfterSeconds: 1,
+      }),
+    );
+  }
+  return rv;
+}

@@ -33,7 +33,7 @@ import {
   unauthorized,
 } from './errors.ts';
 import { evictPod } from './eviction.ts';
-import { paginate, parseFilter, selectObjects } from './list.ts';
+import { paginate, parseFilter, requestedResourceVersion, selectObjects } from './list.ts';
 import { deleteNamespace, startNamespaceFinalizer } from './namespaces.ts';
 import {
   applyJsonPatch,
@@ -387,8 +387,9 @@ function includeObject(query: URLSearchParams): IncludeObject {
 function handleList(info: RequestInfo) {
   const { scope, query, type, route, ctx } = info;
   const filter = parseFilter(scope, query);
-  const sorted = selectObjects(scope, filter);
   const rv = ctx.store.currentResourceVersion();
+  requestedResourceVersion(query, rv);
+  const sorted = selectObjects(scope, filter);
   const page = paginate(sorted, query, rv, ctx.store.oldestResumableVersion());
   if (wantsTable(info.req)) {
     const table = toTable(type, page.items, {

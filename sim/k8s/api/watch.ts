@@ -6,7 +6,7 @@ import type { ServerResponse } from 'node:http';
 import type { KObject, StoreEvent } from '../store.ts';
 import type { Scope } from './crud.ts';
 import { failure } from './errors.ts';
-import { type Filter, matchesFilter, selectObjects } from './list.ts';
+import { type Filter, matchesFilter, requestedResourceVersion, selectObjects } from './list.ts';
 
 export interface WatchOptions {
   scope: Scope;
@@ -41,6 +41,7 @@ function translate(filter: Filter, event: StoreEvent): EventType | undefined {
 export function serveWatch(opts: WatchOptions): void {
   const { scope, filter, query, res } = opts;
   const { store } = scope;
+  const resumeFrom = requestedResourceVersion(query, store.currentResourceVersion());
   res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
   res.flushHeaders();
 
@@ -49,20 +50,6 @@ export function serveWatch(opts: WatchOptions): void {
     if (!closed) res.write(`${JSON.stringify({ type, object })}\n`);
   };
 
-  const rvParam = query.get('resourceVersion');
-  const resumeFrom = rvParam && rvParam !== '0' ? Number(rvParam) : undefined;
-  if (resumeFrom !== undefined && !Number.isFinite(resumeFrom)) {
-    write(
-      'ERROR',
-      failure(
-        400,
-        'BadRequest',
-        `invalid resource version: strconv.ParseUint: parsing "${rvParam}": invalid syntax`,
-      ),
-    );
-    res.end();
-    return;
-  }
   if (resumeFrom === undefined) {
     // "start at most recent": the current state as ADDED events first
     for (const obj of selectObjects(scope, filter)) write('ADDED', opts.render(obj));
