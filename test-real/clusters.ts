@@ -22,6 +22,8 @@ export interface Cluster {
 
 export interface ClusterOptions {
   nodes: number;
+  /** index of the first node (eksNode(i)): test files use distinct ranges so names never collide */
+  firstIndex?: number;
   /** bound pod → Running/Ready */
   podStartMs: number;
   /** upper bound for a terminating pod's removal */
@@ -49,6 +51,7 @@ export async function connectRealCluster(opts: ClusterOptions = DEFAULT_CLUSTER)
   kc.loadFromFile(path);
   const kubelets = await startKubelets(kc, {
     nodes: opts.nodes,
+    firstIndex: opts.firstIndex ?? 0,
     startMs: opts.podStartMs,
     termMs: opts.podTerminationMs,
   });
@@ -61,8 +64,8 @@ export async function connectRealCluster(opts: ClusterOptions = DEFAULT_CLUSTER)
 }
 
 /** Registers the same EKS-like nodes the kubelet player registers on the real side. */
-export async function registerNodes(core: CoreV1Api, count: number): Promise<string[]> {
-  const nodes: V1Node[] = Array.from({ length: count }, (_, i) => eksNode(i));
+export async function registerNodes(core: CoreV1Api, count: number, firstIndex = 0): Promise<string[]> {
+  const nodes: V1Node[] = Array.from({ length: count }, (_, i) => eksNode(firstIndex + i));
   for (const node of nodes) await core.createNode({ body: node });
   return nodes.map((n) => n.metadata!.name!);
 }
@@ -83,7 +86,7 @@ export async function startSimCluster(opts: ClusterOptions = DEFAULT_CLUSTER): P
   // client-node refuses plain http:// servers unless TLS verification is marked as skipped
   kc.clusters = kc.clusters.map((cluster) => ({ ...cluster, skipTLSVerify: true }));
   const cluster = clients(kc);
-  const nodeNames = await registerNodes(cluster.core, opts.nodes);
+  const nodeNames = await registerNodes(cluster.core, opts.nodes, opts.firstIndex ?? 0);
   return {
     name: 'simulator',
     ...cluster,

@@ -14,8 +14,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await Promise.all([sim, real].map((c) => c && scenario.deleteNamespaces(c, `diff-${RUN_ID}-`)));
   await Promise.all([sim?.stop(), real?.stop()]);
-});
+}, 90_000);
 
 // unique per run, so a long-lived development cluster can run the suite again
 const RUN_ID = Date.now().toString(36);

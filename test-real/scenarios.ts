@@ -41,6 +41,25 @@ export async function createNamespace(c: Cluster, name: string): Promise<void> {
   await c.core.createNamespace({ body: { metadata: { name } } });
 }
 
+/**
+ * Deletes the namespaces whose names start with `prefix` and waits until their pods are gone, so no
+ * workload of one test file is rescheduled onto the nodes of the next.
+ */
+export async function deleteNamespaces(c: Cluster, prefix: string): Promise<void> {
+  const names = (await c.core.listNamespace()).items
+    .map((n) => n.metadata!.name!)
+    .filter((n) => n.startsWith(prefix));
+  for (const name of names) await c.core.deleteNamespace({ name }).catch(() => {});
+  await waitFor(
+    `pods of namespaces ${prefix}* to be gone in ${c.name}`,
+    async () =>
+      (await c.core.listPodForAllNamespaces()).items.filter((p) => p.metadata!.namespace!.startsWith(prefix))
+        .length,
+    (left) => left === 0,
+    60_000,
+  );
+}
+
 const pauseContainer = { name: 'app', image: 'registry.k8s.io/pause:3.9' };
 
 export interface WorkloadOptions {
@@ -68,6 +87,20 @@ export async function createDeployment(
   await c.apps.createNamespacedDeployment({ namespace, body });
 }
 
+export async function createDaemonSet(c: Cluster, namespace: string, name: string): Promise<void> {
+  const labels = { [APP_LABEL]: name };
+  await c.apps.createNamespacedDaemonSet({
+    namespace,
+    body: {
+      metadata: { name, namespace, labels },
+      spec: {
+        selector: { matchLabels: labels },
+        template: { metadata: { labels }, spec: { containers: [pauseContainer] } },
+      },
+    },
+  });
+}
+
 export async function createPod(c: Cluster, namespace: string, name: string, spec: Partial<V1PodSpec> = {}) {
   await c.core.createNamespacedPod({
     namespace,
@@ -78,7 +111,7 @@ export async function createPod(c: Cluster, namespace: string, name: string, spe
   });
 }
 
-const isReady = (pod: V1Pod) =>
+export const isReady = (pod: V1Pod) =>
   !pod.metadata?.deletionTimestamp &&
   (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 
@@ -481,7 +514,8 @@ export async function resetNode(c: Cluster, name: string) {
   );
 }
 
-async function withNodes<T>(
+/** Applies `change` (a node spec merge patch, or undefined) to each node, runs, then resets the nodes. */
+export async function withNodes<T>(
   c: Cluster,
   change: (name: string, index: number) => object | undefined,
   run: () => Promise<T>,
