@@ -91,6 +91,31 @@ describe('drainNode with PodDisruptionBudgets', () => {
     expect(Object.values(result.blocked)).toEqual(['default/ledger-pdb', 'default/ledger-pdb']);
   });
 
+  it('fails a pod covered by two budgets (the eviction API refuses it) with an EvictionFailed event, and drains the rest', async () => {
+    addDeployment(sim.store, 'web', { replicas: 1, labels: { tier: 'front' } });
+    addDeployment(sim.store, 'api', { replicas: 1 });
+    addPdb(sim.store, 'web-pdb', 'web', { maxUnavailable: 1 });
+    sim.store.create('poddisruptionbudgets', {
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: { name: 'front-pdb', namespace: 'default' },
+      spec: { selector: { matchLabels: { tier: 'front' } }, maxUnavailable: 1 },
+    });
+    await waitFor('2 pods running', () => runningPodsOn(sim.store, NODE).length === 2);
+    addNode(sim.store, SPARE);
+
+    const report = await drainNode(sim.k8s, NODE, { reason: 'maintenance', holder: 'req-1', timeoutMs: 10_000 });
+
+    expect(report.complete).toBe(false);
+    const web = report.pods.find((p) => p.name.startsWith('web-'));
+    expect(web).toMatchObject({ outcome: 'failed', error: expect.stringContaining('more than one PodDisruptionBudget') });
+    expect(report.pods.find((p) => p.name.startsWith('api-'))?.outcome).toBe('evicted');
+    expect(report.plan.evictions.find((e) => e.name.startsWith('web-'))).toMatchObject({ multipleBudgets: true });
+    const failed = podEvents('EvictionFailed');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ type: 'Warning', involvedObject: { kind: 'Pod', name: web?.name } });
+  });
+
   it("evictionMode 'delete' bypasses the budget", async () => {
     addDeployment(sim.store, 'ledger', { replicas: 2 });
     addPdb(sim.store, 'ledger-pdb', 'ledger', { minAvailable: 2 });
