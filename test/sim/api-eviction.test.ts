@@ -107,6 +107,14 @@ describe('eviction', () => {
     const evicted = c.store.get('pods', namespace, 'web-1')!;
     expect(evicted.metadata.deletionTimestamp).toBeDefined();
     expect(evicted.metadata.deletionGracePeriodSeconds).toBe(30);
+    expect(evicted.status.conditions).toContainEqual(
+      expect.objectContaining({
+        type: 'DisruptionTarget',
+        status: 'True',
+        reason: 'EvictionByEvictionAPI',
+        message: 'Eviction API: evicting',
+      }),
+    );
     const after = await policy.readNamespacedPodDisruptionBudget({ name: 'web-pdb', namespace });
     expect(after.status?.disruptionsAllowed).toBe(0);
     expect(Object.keys(after.status?.disruptedPods ?? {})).toEqual([]); // pod is terminating: entry dropped by the controller

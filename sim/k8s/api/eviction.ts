@@ -112,22 +112,78 @@ function checkAndDecrement(store: Store, pdb: KObject, podName: string, dryRun: 
   store.update(PDBS.storeKey, next, { resourceVersion: pdb.metadata.resourceVersion });
 }
 
+/**
+ * addConditionAndDeletePod: mark the pod with the DisruptionTarget condition (PodDisruptionConditions,
+ * on by default since 1.26), then delete it with the eviction's options.
+ */
 function deletePod(scope: Scope, pod: KObject, options: DeleteOptions, enforceRv: boolean, pdbName?: string) {
-  const withRv: DeleteOptions =
+  let deleteOptions: DeleteOptions =
     enforceRv && !options.preconditions?.resourceVersion
       ? {
           ...options,
           preconditions: { ...options.preconditions, resourceVersion: pod.metadata.resourceVersion },
         }
       : options;
+  const dryRun = isDryRun(options.dryRun);
   try {
-    deleteObject(scope, pod.metadata.name, withRv, isDryRun(options.dryRun));
+    if (!dryRun) {
+      const marked = markDisruptionTarget(scope.store, pod, deleteOptions);
+      if (deleteOptions.preconditions?.resourceVersion) {
+        deleteOptions = {
+          ...deleteOptions,
+          preconditions: { ...deleteOptions.preconditions, resourceVersion: marked.metadata.resourceVersion },
+        };
+      }
+    }
+    deleteObject(scope, pod.metadata.name, deleteOptions, dryRun);
   } catch (error) {
-    if (pdbName && error instanceof ApiError && error.status.reason === 'Conflict' && withRv !== options) {
+    if (
+      pdbName &&
+      error instanceof ApiError &&
+      error.status.reason === 'Conflict' &&
+      deleteOptions !== options
+    ) {
       throw stillProcessing(pdbName);
     }
     throw error;
   }
+}
+
+function markDisruptionTarget(store: Store, pod: KObject, options: DeleteOptions): KObject {
+  const latest = store.get(PODS.storeKey, pod.metadata.namespace, pod.metadata.name)!;
+  const pre = options.preconditions;
+  const conflict = (why: string) =>
+    new ApiError(
+      failure(409, 'Conflict', `Operation cannot be fulfilled on pods "${pod.metadata.name}": ${why}`, {
+        name: pod.metadata.name,
+        kind: 'pods',
+      }),
+    );
+  if (pre?.uid && pre.uid !== latest.metadata.uid) {
+    throw conflict(
+      `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${latest.metadata.uid}`,
+    );
+  }
+  if (pre?.resourceVersion && pre.resourceVersion !== latest.metadata.resourceVersion) {
+    throw conflict(
+      `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${latest.metadata.resourceVersion}`,
+    );
+  }
+  return store.mutate(PODS.storeKey, pod.metadata.namespace, pod.metadata.name, (draft) => {
+    draft.status ??= {};
+    const conditions: { type: string; status: string }[] = draft.status.conditions ?? [];
+    const existing = conditions.find((c) => c.type === 'DisruptionTarget');
+    if (existing?.status === 'True') return false;
+    const condition = {
+      type: 'DisruptionTarget',
+      status: 'True',
+      lastProbeTime: null,
+      lastTransitionTime: nowIso(),
+      reason: 'EvictionByEvictionAPI',
+      message: 'Eviction API: evicting',
+    };
+    draft.status.conditions = [...conditions.filter((c) => c.type !== 'DisruptionTarget'), condition];
+  });
 }
 
 /**
