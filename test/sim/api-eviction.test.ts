@@ -132,6 +132,22 @@ describe('eviction', () => {
     expect(c.store.get('pods', namespace, 'api-0')?.metadata.deletionGracePeriodSeconds).toBe(5);
   });
 
+  it("checks deleteOptions.preconditions.uid with the condition update's wording (409)", async () => {
+    const target = run('api-1', { app: 'api' });
+    const { code, body } = await statusOf(
+      core.createNamespacedPodEviction(
+        eviction('api-1', namespace, { deleteOptions: { preconditions: { uid: 'stale-uid' } } }),
+      ),
+    );
+    expect(code).toBe(409);
+    expect(body).toMatchObject({
+      reason: 'Conflict',
+      message: `Operation cannot be fulfilled on Pod "api-1": the UID in the precondition (stale-uid) does not match the UID in record (${target.metadata.uid}). The object might have been deleted and then recreated`,
+      details: { name: 'api-1', kind: 'Pod' },
+    });
+    expect(c.store.get('pods', namespace, 'api-1')?.metadata.deletionTimestamp).toBeUndefined();
+  });
+
   it('answers 404 naming the pod when it does not exist', async () => {
     const { code, body } = await statusOf(core.createNamespacedPodEviction(eviction('ghost', namespace)));
     expect(code).toBe(404);

@@ -80,9 +80,8 @@ function shouldEnforceResourceVersion(pod: KObject): boolean {
 
 function matchingPdbs(store: Store, pod: KObject): KObject[] {
   return store.list(PDBS.storeKey, { namespace: pod.metadata.namespace ?? '' }).filter((pdb) => {
-    const selector = selectorFromObject(pdb.spec?.selector);
-    // a nil or empty selector matches nothing here (unlike the disruption controller)
-    return selector !== 'nothing' && selector.length > 0 && selects(selector, pod);
+    // LabelSelectorAsSelector: a missing selector matches nothing, an empty one every pod
+    return selects(selectorFromObject(pdb.spec?.selector), pod);
   });
 }
 
@@ -152,21 +151,22 @@ function deletePod(scope: Scope, pod: KObject, options: DeleteOptions, enforceRv
 function markDisruptionTarget(store: Store, pod: KObject, options: DeleteOptions): KObject {
   const latest = store.get(PODS.storeKey, pod.metadata.namespace, pod.metadata.name)!;
   const pre = options.preconditions;
+  // these preconditions are checked by the condition update, with its own wording (and resource "Pod")
   const conflict = (why: string) =>
     new ApiError(
-      failure(409, 'Conflict', `Operation cannot be fulfilled on pods "${pod.metadata.name}": ${why}`, {
+      failure(409, 'Conflict', `Operation cannot be fulfilled on Pod "${pod.metadata.name}": ${why}`, {
         name: pod.metadata.name,
-        kind: 'pods',
+        kind: 'Pod',
       }),
     );
   if (pre?.uid && pre.uid !== latest.metadata.uid) {
     throw conflict(
-      `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${latest.metadata.uid}`,
+      `the UID in the precondition (${pre.uid}) does not match the UID in record (${latest.metadata.uid}). The object might have been deleted and then recreated`,
     );
   }
   if (pre?.resourceVersion && pre.resourceVersion !== latest.metadata.resourceVersion) {
     throw conflict(
-      `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${latest.metadata.resourceVersion}`,
+      `the ResourceVersion in the precondition (${pre.resourceVersion}) does not match the ResourceVersion in record (${latest.metadata.resourceVersion}). The object might have been modified`,
     );
   }
   return store.mutate(PODS.storeKey, pod.metadata.namespace, pod.metadata.name, (draft) => {
