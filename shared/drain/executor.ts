@@ -15,8 +15,8 @@ import {
   claimDrainLease,
   type DrainResultSummary,
   drainResultOf,
-  LEASE_DURATION_SECONDS,
   type LeaseClaim,
+  leaseDurationSeconds,
   leaseIsLive,
   readDrainLease,
   releaseDrainLease,
@@ -122,7 +122,7 @@ export async function drainNode(
         (err: unknown) => logger?.warn('could not renew drain lease', { node: nodeName, error: String(err) }),
       );
     },
-    (LEASE_DURATION_SECONDS * 1000) / 3,
+    (leaseDurationSeconds() * 1000) / 3,
   );
   renewal.unref();
   events.node(nodeName, 'DrainStarted', describePlan(plan, opts));

@@ -8,7 +8,18 @@ import { createLease, readLease, replaceLease } from '../k8s/lease.ts';
 import { leaseNameFor, leaseNamespace } from './options.ts';
 import type { RequestMeter } from './requests.ts';
 
-export const LEASE_DURATION_SECONDS = 30;
+export const DEFAULT_LEASE_DURATION_SECONDS = 30;
+
+/**
+ * How long a drain's Lease stays valid without renewal (renewed every third of it): how soon a drain
+ * whose Lambda died is taken over. SPOTGUARD_DRAIN_LEASE_SECONDS overrides (min 3).
+ */
+export function leaseDurationSeconds(): number {
+  const fromEnv = Number(process.env.SPOTGUARD_DRAIN_LEASE_SECONDS);
+  return Number.isFinite(fromEnv) && fromEnv > 0
+    ? Math.max(3, Math.round(fromEnv))
+    : DEFAULT_LEASE_DURATION_SECONDS;
+}
 export const ANNOTATION_DRAIN_RESULT = 'spotguard.io/drain-result';
 
 export interface DrainResultSummary {
@@ -31,7 +42,8 @@ export function leaseIsLive(lease: V1Lease, now: Date): boolean {
   const renewed = spec.renewTime ?? spec.acquireTime;
   if (!renewed) return false;
   return (
-    new Date(renewed).getTime() + (spec.leaseDurationSeconds ?? LEASE_DURATION_SECONDS) * 1000 > now.getTime()
+    new Date(renewed).getTime() + (spec.leaseDurationSeconds ?? DEFAULT_LEASE_DURATION_SECONDS) * 1000 >
+    now.getTime()
   );
 }
 
@@ -131,7 +143,7 @@ export function readDrainLease(k8s: KubeClients, node: string, meter: RequestMet
 function holderSpec(holder: string, now: Date, leaseTransitions: number): V1Lease['spec'] {
   return {
     holderIdentity: holder,
-    leaseDurationSeconds: LEASE_DURATION_SECONDS,
+    leaseDurationSeconds: leaseDurationSeconds(),
     acquireTime: new V1MicroTime(now.getTime()),
     renewTime: new V1MicroTime(now.getTime()),
     leaseTransitions,

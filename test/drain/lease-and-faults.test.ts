@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { drainNode } from '../../shared/drain/executor.ts';
 import { evictionVersion } from '../../shared/k8s/eviction.ts';
 import {
@@ -91,6 +91,52 @@ describe('one drain per node (Lease)', () => {
     const lease = sim.store.get('leases', 'spotguard', LEASE)!;
     expect(lease.spec.leaseTransitions).toBe(1);
     expect(lease.spec.holderIdentity).toBeUndefined();
+  });
+});
+
+describe('lease timing (SPOTGUARD_DRAIN_LEASE_SECONDS=3)', () => {
+  beforeEach(() => {
+    process.env.SPOTGUARD_DRAIN_LEASE_SECONDS = '3';
+  });
+  afterEach(() => {
+    delete process.env.SPOTGUARD_DRAIN_LEASE_SECONDS;
+  });
+
+  it('renews the lease while the drain runs', async () => {
+    await clusterWith(2);
+    addPdb(sim.store, 'web-pdb', 'web', { minAvailable: 2 });
+    const renewals = new Set<string>();
+    sim.store.watch('leases', (e) => {
+      if (e.object.metadata.name === LEASE && e.object.spec.holderIdentity === 'req-1')
+        renewals.add(e.object.spec.renewTime);
+    });
+    const report = await drainNode(sim.k8s, NODE, {
+      reason: 'spot-interruption',
+      holder: 'req-1',
+      timeoutMs: 2_500,
+    });
+    expect(report.complete).toBe(false);
+    expect(renewals.size).toBeGreaterThanOrEqual(2);
+    expect(sim.store.get('leases', 'spotguard', LEASE)!.spec.leaseDurationSeconds).toBe(3);
+  });
+
+  it('waits for a live holder, then takes over when it stops renewing', async () => {
+    await clusterWith(2);
+    sim.store.create('leases', {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: LEASE, namespace: 'spotguard' },
+      spec: { holderIdentity: 'lambda-killed', leaseDurationSeconds: 3, renewTime: new Date().toISOString() },
+    });
+    const report = await drainNode(sim.k8s, NODE, {
+      reason: 'spot-interruption',
+      holder: 'req-2',
+      timeoutMs: 15_000,
+    });
+    expect(report.joinedExistingDrain).toBe(false);
+    expect(report.complete).toBe(true);
+    expect(sim.requests.byKey()['get leases']).toBeGreaterThanOrEqual(2);
+    expect(sim.store.get('leases', 'spotguard', LEASE)!.spec.leaseTransitions).toBe(1);
   });
 });
 

@@ -104,13 +104,22 @@ describe('drainNode with PodDisruptionBudgets', () => {
     await waitFor('2 pods running', () => runningPodsOn(sim.store, NODE).length === 2);
     addNode(sim.store, SPARE);
 
-    const report = await drainNode(sim.k8s, NODE, { reason: 'maintenance', holder: 'req-1', timeoutMs: 10_000 });
+    const report = await drainNode(sim.k8s, NODE, {
+      reason: 'maintenance',
+      holder: 'req-1',
+      timeoutMs: 10_000,
+    });
 
     expect(report.complete).toBe(false);
     const web = report.pods.find((p) => p.name.startsWith('web-'));
-    expect(web).toMatchObject({ outcome: 'failed', error: expect.stringContaining('more than one PodDisruptionBudget') });
+    expect(web).toMatchObject({
+      outcome: 'failed',
+      error: expect.stringContaining('more than one PodDisruptionBudget'),
+    });
     expect(report.pods.find((p) => p.name.startsWith('api-'))?.outcome).toBe('evicted');
-    expect(report.plan.evictions.find((e) => e.name.startsWith('web-'))).toMatchObject({ multipleBudgets: true });
+    expect(report.plan.evictions.find((e) => e.name.startsWith('web-'))).toMatchObject({
+      multipleBudgets: true,
+    });
     const failed = podEvents('EvictionFailed');
     expect(failed).toHaveLength(1);
     expect(failed[0]).toMatchObject({ type: 'Warning', involvedObject: { kind: 'Pod', name: web?.name } });
