@@ -19,6 +19,8 @@ export function splitKey(key: string): [namespace: string | undefined, name: str
  */
 export class WorkQueue {
   private readonly pending = new Set<string>();
+  /** key → consecutive failures, for the retry backoff */
+  private readonly failures = new Map<string, number>();
   private handle: NodeJS.Immediate | undefined;
   private stopped = false;
   private readonly process: (key: string) => void;
@@ -49,10 +51,15 @@ export class WorkQueue {
       if (this.stopped) return;
       try {
         this.process(key);
+        this.failures.delete(key);
       } catch (err) {
-        // a controller bug must not take the whole simulator down; retry later like a real workqueue
-        console.error(`[sim ${this.name}] reconcile ${key} failed:`, err);
-        setTimeout(() => this.add(key), 200).unref();
+        // a controller bug must not take the whole simulator down: retry with backoff like a real
+        // workqueue (200 ms doubling to 10 s), logging the first failure and then every tenth
+        const failures = (this.failures.get(key) ?? 0) + 1;
+        this.failures.set(key, failures);
+        if (failures % 10 === 1)
+          console.error(`[sim ${this.name}] reconcile ${key} failed (${failures}×):`, err);
+        setTimeout(() => this.add(key), Math.min(10_000, 200 * 2 ** (failures - 1))).unref();
       }
     }
   }
