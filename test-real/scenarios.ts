@@ -636,3 +636,141 @@ export async function zoneSpreadWithTaintedZone(c: Cluster, ns: string) {
 
 const unschedulableReason = (pod: V1Pod) =>
   pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False')?.reason;
+
+// ---------- scenarios: eviction options and other API answers spotguard relies on ----------
+
+/** POST pods/NAME/eviction with DeleteOptions (grace period, dry run) and/or another apiVersion. */
+function evictWith(
+  c: Cluster,
+  namespace: string,
+  pod: string,
+  extra: object,
+  apiVersion = 'policy/v1beta1',
+  query = '',
+) {
+  return wire(c.kc, 'POST', `/api/v1/namespaces/${namespace}/pods/${pod}/eviction${query}`, {
+    apiVersion,
+    kind: 'Eviction',
+    metadata: { name: pod, namespace },
+    ...extra,
+  });
+}
+
+async function terminationOf(c: Cluster, namespace: string, name: string) {
+  const pod = await outcome(() => c.core.readNamespacedPod({ namespace, name }));
+  if (pod.code !== 200) return { code: pod.code };
+  const read = await c.core.readNamespacedPod({ namespace, name });
+  return {
+    code: 200,
+    terminating: read.metadata?.deletionTimestamp !== undefined,
+    deletionGracePeriodSeconds: read.metadata?.deletionGracePeriodSeconds,
+  };
+}
+
+/**
+ * What the drain engine sends with an eviction: a grace period capped by the deadline (the pod must
+ * terminate with it), dryRun (nothing happens), an eviction of a pod that is already terminating,
+ * and a policy/v1 Eviction body, which a 1.20 server does not know.
+ */
+export async function evictionOptions(c: Cluster, ns: string) {
+  await createNamespace(c, ns);
+  for (const name of ['graceful', 'dry', 'terminating', 'v1body']) {
+    await createPod(c, ns, name, { nodeName: c.nodeNames[0], terminationGracePeriodSeconds: 30 });
+  }
+  for (const name of ['graceful', 'dry', 'terminating', 'v1body']) await readyPods(c, ns, name, 1);
+  // the player removes terminating pods after min(grace, 1 s): a 30 s grace keeps this one around
+  // long enough to evict it again, as long as its eviction does not shorten the grace period
+  const graceful = statusShape(
+    await evictWith(c, ns, 'graceful', { deleteOptions: { gracePeriodSeconds: 5 } }),
+  );
+  const gracefulAfter = await terminationOf(c, ns, 'graceful');
+  const dryRun = statusShape(await evictWith(c, ns, 'dry', {}, 'policy/v1beta1', '?dryRun=All'));
+  const dryRunAfter = await terminationOf(c, ns, 'dry');
+  await c.core.deleteNamespacedPod({ namespace: ns, name: 'terminating', gracePeriodSeconds: 30 });
+  const alreadyTerminating = statusShape(await evictWith(c, ns, 'terminating', {}));
+  const v1Body = statusShape(await evictWith(c, ns, 'v1body', {}, 'policy/v1'));
+  return { graceful, gracefulAfter, dryRun, dryRunAfter, alreadyTerminating, v1Body };
+}
+
+/** Creating what exists: a pod and a coordination.k8s.io Lease (the drain engine's per-node lock). */
+export async function alreadyExistsShapes(c: Cluster, ns: string) {
+  await createNamespace(c, ns);
+  const pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'twice' },
+    spec: { containers: [pauseContainer] },
+  };
+  const lease = {
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: { name: 'lock' },
+    spec: { holderIdentity: 'a' },
+  };
+  const podPath = `/api/v1/namespaces/${ns}/pods`;
+  const leasePath = `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases`;
+  await wire(c.kc, 'POST', podPath, pod);
+  await wire(c.kc, 'POST', leasePath, lease);
+  return {
+    pod: statusShape(await wire(c.kc, 'POST', podPath, pod)),
+    lease: statusShape(await wire(c.kc, 'POST', leasePath, lease)),
+  };
+}
+
+/** Five pods listed two at a time: continue tokens and remainingItemCount. */
+export async function listPagination(c: Cluster, ns: string) {
+  await createNamespace(c, ns);
+  for (const name of ['p1', 'p2', 'p3', 'p4', 'p5']) await createPod(c, ns, name);
+  const pages: { names: string[]; remainingItemCount?: number; more: boolean }[] = [];
+  let token: string | undefined;
+  do {
+    const page = await c.core.listNamespacedPod({
+      namespace: ns,
+      limit: 2,
+      ...(token ? { _continue: token } : {}),
+    });
+    token = page.metadata?._continue || undefined;
+    pages.push({
+      names: page.items.map((p) => p.metadata!.name!),
+      ...(page.metadata?.remainingItemCount !== undefined
+        ? { remainingItemCount: page.metadata.remainingItemCount }
+        : {}),
+      more: token !== undefined,
+    });
+  } while (token && pages.length < 10);
+  return pages;
+}
+
+/** Set-based and equality label selectors over pods with different labels. */
+export async function labelSelectors(c: Cluster, ns: string) {
+  await createNamespace(c, ns);
+  const labelled = async (name: string, labels: Record<string, string>) =>
+    c.core.createNamespacedPod({
+      namespace: ns,
+      body: { metadata: { name, labels }, spec: { containers: [pauseContainer] } },
+    });
+  await labelled('web-a', { tier: 'web', zone: 'a' });
+  await labelled('web-b', { tier: 'web', zone: 'b', canary: 'true' });
+  await labelled('db-a', { tier: 'db', zone: 'a' });
+  await labelled('plain', {});
+  const names = async (labelSelector: string) =>
+    (await c.core.listNamespacedPod({ namespace: ns, labelSelector })).items
+      .map((p) => p.metadata!.name!)
+      .sort();
+  return {
+    equality: await names('tier=web'),
+    inequality: await names('tier!=web'),
+    setIn: await names('zone in (a,c)'),
+    setNotIn: await names('zone notin (a)'),
+    exists: await names('canary'),
+    notExists: await names('!canary'),
+    combined: await names('tier=web,!canary'),
+    invalid: statusShape(
+      await wire(
+        c.kc,
+        'GET',
+        `/api/v1/namespaces/${ns}/pods?labelSelector=${encodeURIComponent('tier in web')}`,
+      ),
+    ),
+  };
+}
