@@ -34,6 +34,8 @@ export interface LambdaBridgeOptions {
   queueConcurrency?: number;
   /** Scale Lambda timeouts down for fast scenarios (1 = as deployed). */
   timeoutScale?: number;
+  /** Queue visibility timeout (default: function timeout + 5 s, as deployed); short in tests of redelivery. */
+  visibilityTimeoutSeconds?: number;
 }
 
 export interface LambdaBridge {
@@ -140,7 +142,7 @@ export async function connectLambdas(sim: Simulator, opts: LambdaBridgeOptions =
     const name = `spotguard-${route.queue}`;
     const dlq = sim.sqs.createQueue(`${name}-dlq`, { MessageRetentionPeriod: '1209600' });
     sim.sqs.createQueue(name, {
-      VisibilityTimeout: String(Math.ceil(route.timeoutSeconds * timeoutScale) + 5),
+      VisibilityTimeout: String(opts.visibilityTimeoutSeconds ?? Math.ceil(route.timeoutSeconds * timeoutScale) + 5),
       RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: 3 }),
     });
     queueNames.push(name);
