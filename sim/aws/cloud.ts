@@ -324,6 +324,11 @@ export class SimAws {
         'ValidationError',
         `Instance Id not found - No managed instance found for instance ID: ${instanceId}`,
       );
+    const cause = `At ${new Date().toISOString()} instance ${instanceId} was taken out of service in response to a user request${decrement ? ', shrinking the capacity' : ''}.`;
+    // already on its way out (interrupted, scaled in): nothing more to do, and no second decrement
+    if (!instance.rebalancing && !this.isActive(instance)) {
+      return this.activity(group, `Terminating EC2 instance: ${instanceId}`, cause);
+    }
     if (decrement) {
       if (group.desiredCapacity - 1 < group.minSize) {
         throw new AwsError(
@@ -333,7 +338,6 @@ export class SimAws {
       }
       group.desiredCapacity -= 1;
     }
-    const cause = `At ${new Date().toISOString()} instance ${instanceId} was taken out of service in response to a user request${decrement ? ', shrinking the capacity' : ''}.`;
     this.beginGroupTermination(group, instance);
     this.reconcile(group);
     return this.activity(group, `Terminating EC2 instance: ${instanceId}`, cause);
