@@ -52,7 +52,7 @@ function coreWithToken(token: string): CoreV1Api {
 }
 
 describe('fault injection', () => {
-  it('answers an injected 429 like API Priority and Fairness, with Retry-After, `count` times', async () => {
+  it('answers an injected 429 like API Priority and Fairness (plain text, Retry-After), `count` times', async () => {
     c.faults.add({
       service: 'k8s',
       verb: 'list',
@@ -64,17 +64,21 @@ describe('fault injection', () => {
     const throttled = await fetch(`${c.api.url}/api/v1/pods`);
     expect(throttled.status).toBe(429);
     expect(throttled.headers.get('retry-after')).toBe('2');
-    expect(await jsonOf(throttled)).toEqual({
-      kind: 'Status',
-      apiVersion: 'v1',
-      metadata: {},
-      status: 'Failure',
-      message: 'Too many requests, please try again later.',
-      reason: 'TooManyRequests',
-      details: { retryAfterSeconds: 2 },
-      code: 429,
-    });
+    expect(throttled.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    expect(throttled.headers.get('x-kubernetes-pf-flowschema-uid')).toBeTruthy();
+    expect(await throttled.text()).toBe('Too many requests, please try again later.\n');
     expect((await fetch(`${c.api.url}/api/v1/pods`)).status).toBe(200);
+    // client-node surfaces it as an ApiException carrying the text and the header
+    c.faults.add({ service: 'k8s', verb: 'list', resource: 'pods', status: 429, count: 1 });
+    const viaClient = await c.kc
+      .makeApiClient(CoreV1Api)
+      .listPodForAllNamespaces()
+      .then(
+        () => undefined,
+        (e: { code: number; headers: Record<string, string> }) => e,
+      );
+    expect(viaClient?.code).toBe(429);
+    expect(viaClient?.headers['retry-after']).toBe('1');
   });
 
   it('matches on verb, resource and subresource', async () => {

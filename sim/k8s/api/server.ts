@@ -104,6 +104,9 @@ interface Context {
 const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 const MAX_BODY_BYTES = 3 * 1024 * 1024;
 const TIMEOUT_FAULT_CLOSE_MS = 30_000;
+// UIDs of the flow schema / priority level a rejected request is classified into (fixed, like a cluster's)
+const APF_FLOWSCHEMA_UID = '4f1c5e6d-8a3b-4c2e-9d7f-0b1a2c3d4e5f';
+const APF_PRIORITYLEVEL_UID = '9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b';
 
 export async function startKubeApi(opts: KubeApiOptions): Promise<KubeApi> {
   const { store } = opts;
@@ -248,6 +251,7 @@ async function handle(ctx: Context, req: IncomingMessage, res: ServerResponse): 
     setTimeout(() => res.destroy(), TIMEOUT_FAULT_CLOSE_MS).unref();
     return;
   }
+  if (decision.status === 429) return writeApfRejection(res, decision.retryAfterSeconds ?? 1);
   if (decision.status !== undefined)
     return writeStatus(res, injectedFailure(decision.status, decision.retryAfterSeconds));
 
@@ -260,13 +264,26 @@ async function handle(ctx: Context, req: IncomingMessage, res: ServerResponse): 
   }
 }
 
+/**
+ * What API Priority and Fairness (and max-in-flight) answer when they reject a request: not a Status
+ * but http.Error's plain text, with Retry-After and the APF classification headers.
+ */
+function writeApfRejection(res: ServerResponse, retryAfterSeconds: number): void {
+  const text = 'Too many requests, please try again later.\n';
+  res.writeHead(429, {
+    'Audit-Id': randomUUID(),
+    'Cache-Control': 'no-cache, private',
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+    'Retry-After': String(retryAfterSeconds),
+    'X-Content-Type-Options': 'nosniff',
+    'X-Kubernetes-Pf-Flowschema-Uid': APF_FLOWSCHEMA_UID,
+    'X-Kubernetes-Pf-Prioritylevel-Uid': APF_PRIORITYLEVEL_UID,
+  });
+  res.end(text);
+}
+
 function injectedFailure(code: number, retryAfterSeconds?: number): Status {
-  if (code === 429) {
-    // what API Priority and Fairness answers when a request is rejected
-    return failure(429, 'TooManyRequests', 'Too many requests, please try again later.', {
-      retryAfterSeconds: retryAfterSeconds ?? 1,
-    });
-  }
   if (code === 503)
     return failure(
       503,
