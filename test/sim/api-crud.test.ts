@@ -348,6 +348,17 @@ describe('delete', () => {
     expect(c.store.get('pods', 'shop', 'a-3')).toBeUndefined();
   });
 
+  it('dryRun=All deletes nothing', async () => {
+    const dry = await core.deleteNamespacedPod({
+      name: 'a-2',
+      namespace: 'shop',
+      dryRun: 'All',
+      gracePeriodSeconds: 0,
+    });
+    expect(dry.metadata?.name).toBe('a-2');
+    expect(c.store.get('pods', 'shop', 'a-2')?.metadata.deletionTimestamp).toBeUndefined();
+  });
+
   it('checks preconditions.uid', async () => {
     const result = await statusOf(
       core.deleteNamespacedPod({

@@ -81,6 +81,23 @@ describe('watch', () => {
     ]);
   });
 
+  it('serves the old /watch/ path for a single object', async () => {
+    c.store.create('pods', pod('single'));
+    c.store.create('pods', pod('other'));
+    const events = await collect(
+      '/api/v1/watch/namespaces/default/pods/single',
+      {},
+      () => {
+        c.store.mutate('pods', 'default', 'other', (p) => {
+          p.metadata.labels = { x: '1' };
+        });
+        c.store.delete('pods', 'default', 'single');
+      },
+      (e) => e.length >= 2,
+    );
+    expect(events.map((e) => `${e.type} ${e.name}`)).toEqual(['ADDED single', 'DELETED single']);
+  });
+
   it('resumes after a resourceVersion without replaying the initial state', async () => {
     const core = c.kc.makeApiClient(CoreV1Api);
     const list = await core.listNamespacedPod({ namespace: 'default' });
