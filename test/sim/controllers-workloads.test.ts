@@ -140,4 +140,51 @@ describe('Deployment and ReplicaSet controllers', () => {
     expect(podsOf(store, 'fg-')).toHaveLength(0);
     expect(store.count('replicasets')).toBe(0);
   });
+
+  it('creates StatefulSet pods in order (OrderedReady) and all at once (Parallel)', async () => {
+    cluster = startCluster(1);
+    const { store } = cluster;
+    // for each pod after the first: was its predecessor Running and Ready when it was created?
+    const readyWhenSuccessorCreated: Record<string, boolean> = {};
+    store.watch('pods', (event) => {
+      const match = /^(ordered|parallel)-(\d+)$/.exec(event.object.metadata.name);
+      if (event.type !== 'ADDED' || !match || match[2] === '0') return;
+      const predecessor = `${match[1]}-${Number(match[2]) - 1}`;
+      readyWhenSuccessorCreated[event.object.metadata.name] = runningPods(store, `${match[1]}-`).some(
+        (p) => p.metadata.name === predecessor,
+      );
+    });
+    const sts = (name: string, policy?: string) => ({
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name, namespace: 'default' },
+      spec: {
+        replicas: 3,
+        serviceName: name,
+        ...(policy ? { podManagementPolicy: policy } : {}),
+        selector: { matchLabels: { app: name } },
+        template: {
+          metadata: { labels: { app: name } },
+          spec: { containers: [{ name: 'c', image: 'redis:7' }] },
+        },
+      },
+    });
+    store.create('statefulsets', sts('ordered'));
+    store.create('statefulsets', sts('parallel', 'Parallel'));
+    await waitFor('3 ordered and 3 parallel pods running', () => {
+      return runningPods(store, 'ordered-').length === 3 && runningPods(store, 'parallel-').length === 3;
+    });
+    expect(readyWhenSuccessorCreated).toEqual({
+      'ordered-1': true,
+      'ordered-2': true,
+      'parallel-1': false,
+      'parallel-2': false,
+    });
+    // scale down from the highest ordinal
+    store.mutate('statefulsets', 'default', 'ordered', (s) => {
+      s.spec.replicas = 1;
+    });
+    await waitFor('only ordered-0 left', () => podsOf(store, 'ordered-').length === 1);
+    expect(podsOf(store, 'ordered-')[0]!.metadata.name).toBe('ordered-0');
+  });
 });

@@ -2,9 +2,10 @@
 // PVC <template>-<sts>-<ordinal> that outlives its pod (a recreated pod gets the same claim, so
 // the scheduler keeps it in the volume's zone).
 //
-// Simplification: pods are created and deleted in parallel (podManagementPolicy: Parallel) even
-// when the spec says OrderedReady. RollingUpdate replaces outdated pods one at a time, highest
-// ordinal first, while all others are Ready; OnDelete leaves them.
+// podManagementPolicy OrderedReady (the default) creates ordinal n only when 0..n-1 are Ready and
+// scales down from the highest ordinal one at a time; Parallel does both at once. RollingUpdate
+// replaces outdated pods one at a time, highest ordinal first, while all others are Ready;
+// OnDelete leaves them.
 import type { KObject, Store } from '../store.ts';
 import type { EventRecorder } from './events.ts';
 import type { OwnerIndex } from './owner-index.ts';
@@ -74,23 +75,63 @@ export class StatefulSetController {
         byOrdinal.delete(ordinal);
       }
     }
+    const ordered = (sts.spec?.podManagementPolicy ?? 'OrderedReady') === 'OrderedReady';
+    const settled = ordered ? this.scaleInOrder(sts, byOrdinal, replicas, revision) : true;
+    if (!ordered) this.scaleInParallel(sts, byOrdinal, replicas, revision);
+    if (settled) this.rollingUpdate(sts, byOrdinal, replicas, revision);
+    this.updateStatus(sts, byOrdinal, replicas, revision);
+  }
+
+  /** Parallel: create every missing ordinal and delete every extra one at once. */
+  private scaleInParallel(
+    sts: KObject,
+    byOrdinal: Map<number, KObject>,
+    replicas: number,
+    revision: string,
+  ): void {
     for (let ordinal = 0; ordinal < replicas; ordinal++) {
       if (!byOrdinal.has(ordinal)) byOrdinal.set(ordinal, this.createPod(sts, ordinal, revision));
     }
     for (const [ordinal, pod] of byOrdinal) {
-      if (ordinal >= replicas && isActivePod(pod)) {
-        deletePodGracefully(this.store, pod);
-        this.recorder.record(
-          sts,
-          'Normal',
-          'SuccessfulDelete',
-          `delete Pod ${pod.metadata.name} in StatefulSet ${name} successful`,
-          SOURCE,
-        );
-      }
+      if (ordinal >= replicas && isActivePod(pod)) this.deletePod(sts, pod);
     }
-    this.rollingUpdate(sts, byOrdinal, replicas, revision);
-    this.updateStatus(sts, byOrdinal, replicas, revision);
+  }
+
+  /**
+   * OrderedReady: ordinal n is created only once 0..n-1 are Running and Ready, and the highest
+   * extra ordinal is deleted only when every other pod is Ready, one at a time. Returns true when
+   * the set is complete and healthy (rolling updates may proceed).
+   */
+  private scaleInOrder(
+    sts: KObject,
+    byOrdinal: Map<number, KObject>,
+    replicas: number,
+    revision: string,
+  ): boolean {
+    for (let ordinal = 0; ordinal < replicas; ordinal++) {
+      const pod = byOrdinal.get(ordinal);
+      if (!pod) {
+        byOrdinal.set(ordinal, this.createPod(sts, ordinal, revision));
+        return false;
+      }
+      if (!isActivePod(pod) || !isPodReady(pod)) return false;
+    }
+    const extras = [...byOrdinal.keys()].filter((ordinal) => ordinal >= replicas).sort((a, b) => b - a);
+    if (extras.length === 0) return true;
+    const highest = byOrdinal.get(extras[0]!)!;
+    if (isActivePod(highest)) this.deletePod(sts, highest);
+    return false;
+  }
+
+  private deletePod(sts: KObject, pod: KObject): void {
+    deletePodGracefully(this.store, pod);
+    this.recorder.record(
+      sts,
+      'Normal',
+      'SuccessfulDelete',
+      `delete Pod ${pod.metadata.name} in StatefulSet ${sts.metadata.name} successful`,
+      SOURCE,
+    );
   }
 
   private createPod(sts: KObject, ordinal: number, revision: string): KObject {
