@@ -109,16 +109,20 @@ export interface EksClusterInfo {
   createdAt: Date;
 }
 
-/** A throwaway self-signed CA, only so certificateAuthority.data is a real-looking PEM (the sim API is plain HTTP). */
+/**
+ * A real but unused self-signed CA certificate (its key was thrown away), so certificateAuthority.data
+ * parses like EKS's; the simulated API is plain HTTP, so nothing is verified against it.
+ */
 const PLACEHOLDER_CA_PEM = `-----BEGIN CERTIFICATE-----
-MIIBdzCCAR2gAwIBAgIBADAKBggqhkjOPQQDAjAjMSEwHwYDVQQDDBhrM3Mtc2Vy
-dmVyLWNhQDE3MDAwMDAwMDAwHhcNMjQwMTAxMDAwMDAwWhcNMzQwMTAxMDAwMDAw
-WjAjMSEwHwYDVQQDDBhrM3Mtc2VydmVyLWNhQDE3MDAwMDAwMDAwWTATBgcqhkjO
-PQIBBggqhkjOPQMBBwNCAAQ4cHNwb3RndWFyZC1zaW11bGF0b3ItcGxhY2Vob2xk
-ZXItY2Etbm90LWZvci1yZWFsLXVzZS0wMDAwMDAwMDAwMDCjQjBAMA4GA1UdDwEB
-/wQEAwICpDAPBgNVHRMBAf8EBTADAQH/MB0GA1UdDgQWBBQAAAAAAAAAAAAAAAAA
-AAAAAAAAADAKBggqhkjOPQQDAgNIADBFAiEAsimsimsimsimsimsimsimsimsims
-imsimsimsimsimsCIGFnQ2FwbGFjZWhvbGRlcnBsYWNlaG9sZGVycGxhY2U=
+MIIBjzCCATWgAwIBAgIUJFMDSAodWuSqAJ/CKcbgM946E5kwCgYIKoZIzj0EAwIw
+FTETMBEGA1UEAwwKa3ViZXJuZXRlczAeFw0yNjExMjEwNTE0MDZaFw0zNjExMTgw
+NTE0MDZaMBUxEzARBgNVBAMMCmt1YmVybmV0ZXMwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAAR0SKaWNn3G0yT0YZ8yWXVijvT91xR1+P2QKURcF8kuxf96LN0urAFu
+lWkEfC1jTHn4DgGmtRVENGrkDs2avdELo2MwYTAdBgNVHQ4EFgQUysn7z0+PcvVy
+qdH0oqa96+M0TN4wHwYDVR0jBBgwFoAUysn7z0+PcvVyqdH0oqa96+M0TN4wDwYD
+VR0TAQH/BAUwAwEB/zAOBgNVHQ8BAf8EBAMCAoQwCgYIKoZIzj0EAwIDSAAwRQIh
+AKC8tJCc1Ch69RVQ6yHChP7pX42PJdosDQyJXRDPTuEaAiBgUTJ4NyxRfFF10KIl
+Ridi6EY0+mboTqDuYdcqWWWf9Q==
 -----END CERTIFICATE-----
 `;
 
