@@ -185,6 +185,8 @@ export class SimAws {
         'eks:nodegroup-name': nodegroup,
         [`kubernetes.io/cluster/${this.clusterName}`]: 'owned',
         'spotguard.io/managed': 'true',
+        // what EKS managed node groups put on their group for the cluster autoscaler
+        'k8s.io/cluster-autoscaler/node-template/label/eks.amazonaws.com/capacityType': spec.capacityType,
         ...spec.tags,
       },
       hooks: new Map(),

@@ -72,6 +72,7 @@ describe('DescribeAutoScalingGroups', () => {
       'kubernetes.io/cluster/test-cluster': 'owned',
       'spotguard.io/managed': 'true',
       'eks:nodegroup-name': 'spot-a',
+      'k8s.io/cluster-autoscaler/node-template/label/eks.amazonaws.com/capacityType': 'SPOT',
     });
     expect(group.CreatedTime).toBeInstanceOf(Date);
   });
