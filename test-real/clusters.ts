@@ -30,7 +30,9 @@ export interface ClusterOptions {
   podTerminationMs: number;
 }
 
-export const DEFAULT_CLUSTER: ClusterOptions = { nodes: 6, podStartMs: 300, podTerminationMs: 1000 };
+// podStartMs leaves room between back-to-back evictions and a replacement pod becoming Ready, so
+// "the next eviction is refused" does not race the ReplicaSet on a slow machine
+export const DEFAULT_CLUSTER: ClusterOptions = { nodes: 6, podStartMs: 1000, podTerminationMs: 1000 };
 
 function clients(kc: KubeConfig) {
   return {
