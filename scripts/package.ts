@@ -23,15 +23,20 @@ const isLoopback = (h) => h === undefined || h === 'localhost' || h === '::1' ||
 const refuse = (what) => { throw new Error('spotguard package: network access refused (' + what + '); packaging must be offline'); };
 const connect = net.Socket.prototype.connect;
 net.Socket.prototype.connect = function (...args) {
-  const o = args[0];
+  // net.connect() passes its normalized [options, callback] pair as the first argument
+  const o = Array.isArray(args[0]) ? args[0][0] : args[0];
   const host = typeof o === 'object' && o !== null ? (o.path ? 'localhost' : o.host) : args[1];
   if (!isLoopback(host)) refuse('connect ' + host);
   return connect.apply(this, args);
 };
 const lookup = dns.lookup;
 dns.lookup = function (host, ...rest) { if (!isLoopback(host)) refuse('dns ' + host); return lookup.call(this, host, ...rest); };
-dns.promises.lookup = async (host, ...rest) => { if (!isLoopback(host)) refuse('dns ' + host); return dns.promises.lookup(host, ...rest); };
+const lookupP = dns.promises.lookup;
+dns.promises.lookup = async (host, ...rest) => { if (!isLoopback(host)) refuse('dns ' + host); return lookupP.call(dns.promises, host, ...rest); };
 `;
+
+/** `node --import <this>` loads the guard. */
+export const networkGuardImport = `data:text/javascript,${encodeURIComponent(networkGuard)}`;
 
 /** Environment for osls: dummy credentials, no profile/SSO/IMDS, no update or telemetry chatter. */
 export function offlineEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
@@ -60,18 +65,34 @@ export interface PackageResult {
   output: string;
 }
 
-/** Runs `osls package` in the repo with the offline environment. */
-export function packageService(extraArgs: string[] = []): PackageResult {
+/** Longest a package run may take before it is killed (esbuild on a busy 2-core machine: ~30 s). */
+const PACKAGE_TIMEOUT_MS = 5 * 60_000;
+
+/**
+ * Runs `osls package` in the repo with the offline environment. `outDir` (osls --package) keeps
+ * the artifacts away from .serverless/, e.g. for tests.
+ */
+export function packageService(extraArgs: string[] = [], outDir?: string): PackageResult {
   const osls = path.join(repoRoot, 'node_modules', 'osls', 'bin', 'serverless.js');
   if (!existsSync(osls)) throw new Error(`osls not installed at ${osls}: run npm install`);
-  const guard = `data:text/javascript,${encodeURIComponent(networkGuard)}`;
-  const run = spawnSync(process.execPath, ['--import', guard, osls, 'package', ...extraArgs], {
+  const args = [
+    '--import',
+    networkGuardImport,
+    osls,
+    'package',
+    ...(outDir ? ['--package', outDir] : []),
+    ...extraArgs,
+  ];
+  const run = spawnSync(process.execPath, args, {
     cwd: repoRoot,
     env: offlineEnv(),
     encoding: 'utf8',
     maxBuffer: 32 * 1024 * 1024,
+    timeout: PACKAGE_TIMEOUT_MS,
   });
-  if (run.error) throw run.error;
+  if (run.error) throw new Error(`osls package failed to run: ${run.error.message}`, { cause: run.error });
+  if (run.signal)
+    throw new Error(`osls package killed by ${run.signal} (limit ${PACKAGE_TIMEOUT_MS / 1000} s)`);
   return { status: run.status ?? 1, output: `${run.stdout}${run.stderr}` };
 }
 

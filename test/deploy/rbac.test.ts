@@ -121,7 +121,8 @@ describe('Kubernetes calls in the code', () => {
     writeFileSync(
       file,
       [
-        'const k8s = { core: config.makeApiClient(CoreV1Api), events: config.makeApiClient(EventsV1Api) };',
+        'interface Clients { core: CoreV1Api; events?: EventsV1Api }',
+        'const k8s = { core: make(CoreV1Api), events: config.makeApiClient(EventsV1Api) };',
         '// k8s.core.deleteNamespacedPod({}) in a comment is not a call',
         'await k8s.core.readNode({ name });',
         'await k8s.core.createNamespacedEvent({ namespace, body });',

@@ -132,11 +132,14 @@ export function derivePermissions(files: string[], root: string): Derived[] {
     file: path.relative(root, f),
     text: stripComments(readFileSync(f, 'utf8')),
   }));
-  // `core: config.makeApiClient(CoreV1Api)` → receiver property "core" is a CoreV1Api
+  // `core: CoreV1Api;` / `core: make(CoreV1Api)` / `core: config.makeApiClient(CoreV1Api)` →
+  // receiver property "core" is a CoreV1Api
+  const apiClasses = new Set(ops.map((op) => op.apiClass));
   const classOfReceiver = new Map<string, string>();
   for (const { text } of sources) {
-    for (const m of text.matchAll(/(\w+)\s*:\s*[\w.]+\.makeApiClient\((\w+)\)/g))
-      classOfReceiver.set(m[1]!, m[2]!);
+    for (const m of text.matchAll(/(\w+)\??\s*:\s*(?:[\w.]+\()?(\w+Api)\b/g)) {
+      if (apiClasses.has(m[2]!)) classOfReceiver.set(m[1]!, m[2]!);
+    }
   }
 
   const found: Derived[] = [];

@@ -1,0 +1,89 @@
+// IAM helpers for the template tests: collect policy statements from a CloudFormation template and
+// derive the IAM actions the code needs from the AWS SDK v3 commands it imports.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Template } from './cfn-spec.ts';
+
+export interface Statement {
+  Sid?: string;
+  Effect: 'Allow' | 'Deny';
+  Action?: string | string[];
+  NotAction?: string | string[];
+  Resource?: unknown;
+  Principal?: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
+export interface LocatedStatement {
+  where: string;
+  statement: Statement;
+}
+
+const list = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+/** Every statement of every identity and resource policy in the template, with where it is. */
+export function policyStatements(template: Template): LocatedStatement[] {
+  const out: LocatedStatement[] = [];
+  const add = (where: string, doc: unknown) => {
+    const statements = (doc as { Statement?: Statement | Statement[] } | undefined)?.Statement;
+    list(statements).forEach((statement, i) => {
+      out.push({ where: `${where}.Statement[${i}]`, statement });
+    });
+  };
+  for (const [id, r] of Object.entries(template.Resources)) {
+    const p = r.Properties ?? {};
+    if (r.Type === 'AWS::IAM::Role') {
+      list(p.Policies as { PolicyDocument: unknown }[]).forEach((pol, i) => {
+        add(`${id}.Policies[${i}]`, pol.PolicyDocument);
+      });
+    }
+    if (
+      [
+        'AWS::IAM::Policy',
+        'AWS::IAM::ManagedPolicy',
+        'AWS::SQS::QueuePolicy',
+        'AWS::S3::BucketPolicy',
+        'AWS::SNS::TopicPolicy',
+      ].includes(r.Type)
+    ) {
+      add(id, p.PolicyDocument);
+    }
+  }
+  return out;
+}
+
+export const actionsOf = (s: Statement): string[] => list(s.Action);
+export const resourcesOf = (s: Statement): unknown[] => list(s.Resource);
+
+/** `@aws-sdk/client-auto-scaling` → `autoscaling` (the IAM service prefix). */
+const IAM_PREFIX: Record<string, string> = {
+  'auto-scaling': 'autoscaling',
+  ec2: 'ec2',
+  eks: 'eks',
+  sqs: 'sqs',
+  sts: 'sts',
+};
+
+/** STS GetCallerIdentity (the EKS token is a presigned one) needs no IAM permission. */
+const NEEDS_NO_PERMISSION = new Set(['sts:GetCallerIdentity']);
+
+/** IAM actions for every `XxxCommand` imported from an AWS SDK v3 client in the given files. */
+export function sdkActions(files: string[], root: string): Map<string, string[]> {
+  const actions = new Map<string, string[]>();
+  for (const file of files) {
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/import\s*\{([^}]*)\}\s*from\s*'@aws-sdk\/client-([\w-]+)'/g)) {
+      const prefix = IAM_PREFIX[m[2]!];
+      if (!prefix)
+        throw new Error(`${path.relative(root, file)}: no IAM prefix known for @aws-sdk/client-${m[2]}`);
+      for (const spec of m[1]!.split(',').map((s) => s.trim())) {
+        const name = /^(\w+)Command$/.exec(spec)?.[1];
+        if (!name) continue; // clients, types
+        const action = `${prefix}:${name}`;
+        if (NEEDS_NO_PERMISSION.has(action)) continue;
+        actions.set(action, [...(actions.get(action) ?? []), path.relative(root, file)]);
+      }
+    }
+  }
+  return actions;
+}
