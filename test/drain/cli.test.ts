@@ -64,6 +64,35 @@ describe('spotguard drain CLI', () => {
     expect(sim.store.get('nodes', undefined, NODE)!.spec.unschedulable).toBeFalsy();
   });
 
+  it('--delete-emptydir-data=false keeps pods with emptyDir out of the plan', async () => {
+    sim.store.create('pods', {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'scratch', namespace: 'default' },
+      spec: {
+        nodeName: NODE,
+        containers: [{ name: 'main', image: 'busybox' }],
+        volumes: [{ name: 'tmp', emptyDir: {} }],
+      },
+      status: { phase: 'Running' },
+    });
+    const args = [
+      'drain',
+      NODE,
+      '--reason',
+      'maintenance',
+      '--dry-run',
+      '--force',
+      '--kubeconfig',
+      sim.kubeconfigPath,
+    ];
+    const withData = await run(args);
+    expect(withData.stdout).toContain(`Plan for node ${NODE}: 4 to evict`);
+    const keep = await run([...args, '--delete-emptydir-data=false']);
+    expect(keep.stdout).toContain(`Plan for node ${NODE}: 3 to evict, 1 skipped`);
+    expect(keep.stdout).toMatch(/default\/scratch\s+local-storage/);
+  });
+
   it('drains by instance id with progress on stderr and a table on stdout; status and uncordon follow', async () => {
     addNode(sim.store, 'ip-10-0-5-20.ec2.internal');
     const providerID: string = sim.store.get('nodes', undefined, NODE)!.spec.providerID;
