@@ -389,6 +389,82 @@ describe('delete', () => {
   });
 });
 
+describe('validation a client can trip over', () => {
+  it('rejects a label value that is not a valid label (e.g. a timestamp) with 422 Invalid', async () => {
+    const result = await statusOf(
+      core.patchNode(
+        {
+          name: NODE_A,
+          body: { metadata: { labels: { 'spotguard.io/drained-at': '2026-11-21T05:00:00Z' } } },
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ),
+    );
+    expect(result.code).toBe(422);
+    expect(result.body).toMatchObject({
+      reason: 'Invalid',
+      message: `Node "${NODE_A}" is invalid: metadata.labels: Invalid value: "2026-11-21T05:00:00Z": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')`,
+      details: {
+        name: NODE_A,
+        kind: 'Node',
+        causes: [{ reason: 'FieldValueInvalid', field: 'metadata.labels' }],
+      },
+    });
+  });
+
+  it('rejects duplicate taints (same key and effect) and unknown effects', async () => {
+    const taint = { key: 'spotguard.io/draining', value: 'true', effect: 'NoSchedule' };
+    const duplicate = await statusOf(
+      core.patchNode(
+        { name: NODE_A, body: { spec: { taints: [taint, { ...taint, value: 'again' }] } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ),
+    );
+    expect(duplicate.code).toBe(422);
+    expect(duplicate.body.message).toBe(
+      `Node "${NODE_A}" is invalid: spec.taints[1]: Duplicate value: core.Taint{Key:"spotguard.io/draining", Value:"again", Effect:"NoSchedule", TimeAdded:<nil>}: taints must be unique by key and effect pair`,
+    );
+    const effect = await statusOf(
+      core.patchNode(
+        { name: NODE_A, body: { spec: { taints: [{ key: 'x', effect: 'NoWay' }] } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ),
+    );
+    expect(effect.body.message).toBe(
+      `Node "${NODE_A}" is invalid: spec.taints[0].effect: Unsupported value: "NoWay": supported values: "NoSchedule", "PreferNoSchedule", "NoExecute"`,
+    );
+  });
+
+  it('rejects a name that is not a DNS subdomain', async () => {
+    const result = await statusOf(
+      core.createNamespacedConfigMap({ namespace: 'shop', body: { metadata: { name: 'Bad_Name' } } }),
+    );
+    expect(result.code).toBe(422);
+    expect(String(result.body.message)).toMatch(
+      /^ConfigMap "Bad_Name" is invalid: metadata\.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain/,
+    );
+  });
+
+  it('forbids changing a pod spec beyond images, tolerations added and deadlines', async () => {
+    const moved = await statusOf(
+      core.patchNamespacedPod(
+        { name: 'a-0', namespace: 'shop', body: { spec: { nodeName: NODE_B } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ),
+    );
+    expect(moved.code).toBe(422);
+    expect(String(moved.body.message)).toMatch(
+      /^Pod "a-0" is invalid: spec: Forbidden: pod updates may not change fields other than `spec.containers\[\*\]\.image`/,
+    );
+    const image = await core.patchNamespacedPod({
+      name: 'a-0',
+      namespace: 'shop',
+      body: [{ op: 'replace', path: '/spec/containers/0/image', value: 'nginx:1.28' }],
+    });
+    expect(image.spec?.containers[0]?.image).toBe('nginx:1.28');
+  });
+});
+
 describe('namespaces', () => {
   it('deleting a namespace makes it Terminating, refuses new content, deletes its objects and then itself', async () => {
     await core.createNamespace({ body: { metadata: { name: 'doomed' } } });

@@ -14,6 +14,7 @@ import {
   STALE_OBJECT,
 } from './errors.ts';
 import type { ResourceType } from './resources.ts';
+import { validateCreate, validateUpdate } from './validation.ts';
 
 export interface Scope {
   store: Store;
@@ -122,6 +123,8 @@ export function createObject(scope: Scope, input: KObject, dryRun: boolean): KOb
     delete meta[field];
   }
   meta.generation = 1;
+  // the generated suffix is 5 of [a-z0-9]: validate the name as it will be
+  validateCreate(type, { ...obj, metadata: { ...meta, name: meta.name || `${meta.generateName}x0000` } });
   const status = type.hasStatus ? statusOnCreate(type, obj) : obj.status;
   if (status === undefined) delete obj.status;
   else obj.status = status;
@@ -194,6 +197,7 @@ export function prepareUpdate(scope: Scope, current: KObject, input: KObject, su
   }
   meta.generation = current.metadata.generation ?? 1;
   if (subresource !== 'status' && !isDeepStrictEqual(specOf(current), specOf(next))) meta.generation++;
+  validateUpdate(type, current, next);
   next.apiVersion = current.apiVersion;
   next.kind = current.kind;
   return next;
