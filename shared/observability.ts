@@ -5,9 +5,22 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 
 export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'spotguard' });
 
+// Invocations that changed nothing publish no metrics; Powertools warns about that every time, which
+// is noise in the logs at 3 a.m. Everything else it says goes through.
+const quietAboutEmptyMetrics = {
+  debug: console.debug,
+  info: console.info,
+  error: console.error,
+  warn: (message: unknown, ...rest: unknown[]) => {
+    if (typeof message === 'string' && message.startsWith('No application metrics to publish')) return;
+    console.warn(message, ...rest);
+  },
+};
+
 export const metrics = new Metrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Spotguard',
   serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'spotguard',
+  logger: quietAboutEmptyMetrics,
 });
 
 export { MetricUnit };

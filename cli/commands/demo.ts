@@ -140,7 +140,7 @@ function summaryLine(
   reports: HandleReport[],
   x: { settled: boolean; deadLetters: number; pdbFloor: number; seconds: number; sim: SimLike },
 ): string {
-  const drains = reports.filter((r) => r.drain && !r.drain.joinedExistingDrain && r.drain.pods.length > 0);
+  const drains = reports.filter((r) => r.drain && !r.drain.joinedExistingDrain && r.drain.pods.some((p) => p.outcome === 'evicted'));
   const evicted = drains.reduce((n, r) => n + r.drain!.pods.filter((p) => p.outcome === 'evicted').length, 0);
   const hooks = reports.filter((r) => r.lifecycle);
   const completed = hooks.filter((r) => r.lifecycle!.completed).length;

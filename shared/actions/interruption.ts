@@ -97,7 +97,12 @@ export async function onStateChange(ev: StateChangeEvent, d: ActionDeps): Promis
     return report(base, 'ignored', `state ${ev.state}: nothing to do`);
   }
   const target = await resolveTarget(ev, ev.instanceId, d);
-  if (!target.ok) return target.report;
+  if (!target.ok) {
+    // A new instance is "running" before its node joins: nothing of ours to undo.
+    return ev.state === 'running' && target.report.outcome === 'not-found'
+      ? report(base, 'ignored', `state running: ${ev.instanceId} has no node (yet)`)
+      : target.report;
+  }
   const { nodeName, node } = target;
   if (ev.state === 'running') {
     // Only a node spotguard cordoned for a stop/hibernate comes back into service here.
