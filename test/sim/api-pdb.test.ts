@@ -1,6 +1,6 @@
 // PodDisruptionBudget status arithmetic (as the disruption controller computes it), read back
 // through PolicyV1Api while pods and workloads change underneath.
-import { PatchStrategy, PolicyV1Api, setHeaderOptions } from '@kubernetes/client-node';
+import { CoreV1Api, PatchStrategy, PolicyV1Api, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computePdbStatus } from '../../sim/k8s/api/pdb.ts';
 import type { KObject } from '../../sim/k8s/store.ts';
@@ -109,6 +109,29 @@ describe('PDB status', () => {
       expectedPods: 5,
       desiredHealthy: 3,
       currentHealthy: 4,
+      disruptionsAllowed: 1,
+    });
+  });
+
+  it("counts a ReplicationController created through the API as the pods' controller", async () => {
+    const ns = namespace();
+    const core = c.kc.makeApiClient(CoreV1Api);
+    const rc = await core.createNamespacedReplicationController({
+      namespace: ns,
+      body: {
+        metadata: { name: 'legacy' },
+        spec: { replicas: 4, selector: { app: 'web' }, template: { metadata: { labels: { app: 'web' } } } },
+      },
+    });
+    podsOf(c.store.get('replicationcontrollers', ns, rc.metadata!.name!)!, 2);
+    c.store.create(
+      'poddisruptionbudgets',
+      pdb('legacy', { minAvailable: '25%', matchLabels: { app: 'web' } }, ns),
+    );
+    expect(await statusOf(ns, 'legacy')).toMatchObject({
+      expectedPods: 4,
+      desiredHealthy: 1,
+      currentHealthy: 2,
       disruptionsAllowed: 1,
     });
   });

@@ -49,14 +49,16 @@ function statusOnCreate(type: ResourceType, obj: KObject): unknown {
       return { phase: 'Pending', ...(obj.status?.qosClass ? { qosClass: obj.status.qosClass } : {}) };
     case 'namespaces':
       return { phase: 'Active' };
+    case 'poddisruptionbudgets':
+      return { disruptionsAllowed: 0, currentHealthy: 0, desiredHealthy: 0, expectedPods: 0 };
     case 'deployments':
     case 'replicasets':
     case 'statefulsets':
     case 'daemonsets':
-    case 'poddisruptionbudgets':
-      return type.resource === 'poddisruptionbudgets'
-        ? { disruptionsAllowed: 0, currentHealthy: 0, desiredHealthy: 0, expectedPods: 0 }
-        : {};
+    case 'replicationcontrollers':
+    case 'jobs':
+    case 'cronjobs':
+      return {};
     default:
       return obj.status;
   }

@@ -149,6 +149,17 @@ export const RESOURCES: ResourceType[] = [
     withStatus: true,
   }),
   define({ resource: 'configmaps', kind: 'ConfigMap', shortNames: ['cm'] }),
+  define({ resource: 'secrets', kind: 'Secret' }),
+  define({ resource: 'serviceaccounts', kind: 'ServiceAccount', shortNames: ['sa'] }),
+  define({ resource: 'endpoints', kind: 'Endpoints', shortNames: ['ep'] }),
+  define({
+    resource: 'replicationcontrollers',
+    kind: 'ReplicationController',
+    shortNames: ['rc'],
+    categories: ['all'],
+    withStatus: true,
+    extraSubresources: [scale],
+  }),
   define({
     group: 'apps',
     resource: 'deployments',
@@ -185,6 +196,15 @@ export const RESOURCES: ResourceType[] = [
     withStatus: true,
   }),
   define({ group: 'apps', resource: 'controllerrevisions', kind: 'ControllerRevision' }),
+  define({ group: 'batch', resource: 'jobs', kind: 'Job', categories: ['all'], withStatus: true }),
+  define({
+    group: 'batch',
+    resource: 'cronjobs',
+    kind: 'CronJob',
+    shortNames: ['cj'],
+    categories: ['all'],
+    withStatus: true,
+  }),
   define({
     group: 'policy',
     versions: ['v1', 'v1beta1'],
