@@ -81,14 +81,19 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type SimLike = Awaited<ReturnType<typeof import('../../sim/index.ts').startSimulator>>;
 
-/** Lowest (currentHealthy − desiredHealthy) any PDB reached during the run: < 0 means it was broken. */
+/**
+ * Lowest (currentHealthy − desiredHealthy) any PDB reached once it had first been met: < 0 means
+ * the budget was broken during the run (start-up, before the pods are Ready, does not count).
+ */
 function watchPdbHeadroom(store: SimLike['store']): () => number {
   let floor = Number.POSITIVE_INFINITY;
+  const met = new Set<string>();
   store.watch('poddisruptionbudgets', (e) => {
     const s = e.object.status;
-    if (e.type !== 'DELETED' && s && typeof s.currentHealthy === 'number' && s.desiredHealthy > 0) {
-      floor = Math.min(floor, s.currentHealthy - s.desiredHealthy);
-    }
+    if (e.type === 'DELETED' || !s || typeof s.currentHealthy !== 'number' || !(s.desiredHealthy > 0)) return;
+    const key = `${e.object.metadata.namespace}/${e.object.metadata.name}`;
+    if (s.currentHealthy >= s.desiredHealthy) met.add(key);
+    if (met.has(key)) floor = Math.min(floor, s.currentHealthy - s.desiredHealthy);
   });
   return () => floor;
 }

@@ -98,9 +98,9 @@ export async function onStateChange(ev: StateChangeEvent, d: ActionDeps): Promis
   }
   const target = await resolveTarget(ev, ev.instanceId, d);
   if (!target.ok) {
-    // A new instance is "running" before its node joins: nothing of ours to undo.
-    return ev.state === 'running' && target.report.outcome === 'not-found'
-      ? report(base, 'ignored', `state running: ${ev.instanceId} has no node (yet)`)
+    // An instance runs before its node joins and terminates after its node is gone: nothing to do.
+    return target.report.outcome === 'not-found'
+      ? report(base, 'ignored', `state ${ev.state}: ${ev.instanceId} has no node (not joined yet, or gone)`)
       : target.report;
   }
   const { nodeName, node } = target;
