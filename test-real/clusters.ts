@@ -2,6 +2,9 @@
 // (started by test-real/run.ts, kubelets played by kubelets.ts) and the simulator (its API server,
 // controllers and kubelets on loopback). Scenarios only see a Cluster, so the same function runs on
 // both and the results can be compared.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, type V1Node } from '@kubernetes/client-node';
 import { kubeconfigYaml, startKubeApi } from '../sim/k8s/api/server.ts';
 import { startControllers } from '../sim/k8s/controllers/index.ts';
@@ -17,6 +20,8 @@ export interface Cluster {
   readonly objects: KubernetesObjectApi;
   /** node names in index order; zones round-robin a, b, c */
   readonly nodeNames: string[];
+  /** a kubeconfig file for command-line clients (kubectl) */
+  readonly kubeconfigPath: string;
   stop(): Promise<void>;
 }
 
@@ -61,6 +66,7 @@ export async function connectRealCluster(opts: ClusterOptions = DEFAULT_CLUSTER)
     name: 'real',
     ...clients(kc),
     nodeNames: kubelets.nodeNames,
+    kubeconfigPath: path,
     stop: () => kubelets.stop({ deleteNodes: true }),
   };
 }
@@ -83,8 +89,11 @@ export async function startSimCluster(opts: ClusterOptions = DEFAULT_CLUSTER): P
     podStartMs: opts.podStartMs,
     podTerminationMs: opts.podTerminationMs,
   });
+  const kubeconfigDir = mkdtempSync(join(tmpdir(), 'spotguard-sim-kubeconfig-'));
+  const kubeconfigPath = join(kubeconfigDir, 'kubeconfig');
+  writeFileSync(kubeconfigPath, kubeconfigYaml(api.url));
   const kc = new KubeConfig();
-  kc.loadFromString(kubeconfigYaml(api.url));
+  kc.loadFromFile(kubeconfigPath);
   // client-node refuses plain http:// servers unless TLS verification is marked as skipped
   kc.clusters = kc.clusters.map((cluster) => ({ ...cluster, skipTLSVerify: true }));
   const cluster = clients(kc);
@@ -93,9 +102,11 @@ export async function startSimCluster(opts: ClusterOptions = DEFAULT_CLUSTER): P
     name: 'simulator',
     ...cluster,
     nodeNames,
+    kubeconfigPath,
     async stop() {
       controllers.stop();
       await api.stop();
+      rmSync(kubeconfigDir, { recursive: true, force: true });
     },
   };
 }
