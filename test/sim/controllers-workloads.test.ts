@@ -187,4 +187,19 @@ describe('Deployment and ReplicaSet controllers', () => {
     await waitFor('only ordered-0 left', () => podsOf(store, 'ordered-').length === 1);
     expect(podsOf(store, 'ordered-')[0]!.metadata.name).toBe('ordered-0');
   });
+
+  it('rate-limits events per object like client-go: 40 pod creations leave 25 SuccessfulCreate events', async () => {
+    cluster = startCluster(2);
+    const { store } = cluster;
+    store.create('deployments', deployment('many', 40));
+    await waitFor('40 running', () => runningPods(store, 'many-').length === 40);
+    const creates = store.list('events', {
+      namespace: 'default',
+      filter: (e) => e.reason === 'SuccessfulCreate' && e.involvedObject.kind === 'ReplicaSet',
+    });
+    expect(creates).toHaveLength(25);
+    // per-pod events are not limited by other pods' events
+    const scheduled = store.list('events', { namespace: 'default', filter: (e) => e.reason === 'Scheduled' });
+    expect(scheduled).toHaveLength(40);
+  });
 });
