@@ -54,12 +54,20 @@ SOURCES
   (cd "$K8S_HOME/src" && apt-get "${opts[@]}" source --download-only kubernetes >&2) ||
     fail "apt-get source kubernetes failed"
   local tarball
-  tarball=$(ls "$K8S_HOME"/src/kubernetes_*.orig.tar.gz 2>/dev/null | head -1)
+  tarball=$(first_match "$K8S_HOME"/src/kubernetes_*.orig.tar.gz)
   [ -n "$tarball" ] || fail "no kubernetes_*.orig.tar.gz in $K8S_HOME/src"
   tar -xzf "$tarball" -C "$K8S_HOME/src"
 }
 
-source_dir() { ls -d "$K8S_HOME"/src/kubernetes-*/ 2>/dev/null | head -1; }
+# first_match GLOB...: the first existing path, or nothing (an unmatched glob stays literal)
+first_match() {
+  local path
+  for path in "$@"; do
+    if [ -e "$path" ]; then echo "$path"; return; fi
+  done
+}
+
+source_dir() { first_match "$K8S_HOME"/src/kubernetes-*/; }
 
 # GOPATH mode: Debian's Go rejects the vendored module tree of 1.20 in module mode, so the source
 # is linked into a GOPATH as k8s.io/kubernetes and built with GO111MODULE=off.
