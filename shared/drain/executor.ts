@@ -15,12 +15,10 @@ import {
   claimDrainLease,
   type DrainResultSummary,
   drainResultOf,
+  keepLeaseRenewed,
   type LeaseClaim,
-  leaseDurationSeconds,
   leaseIsLive,
   readDrainLease,
-  releaseDrainLease,
-  renewDrainLease,
 } from './lease.ts';
 import { type ResolvedDrainOptions, resolveOptions, taintKeyFor, waitUntil } from './options.ts';
 import { planDrain } from './planner.ts';
@@ -75,56 +73,23 @@ export async function drainNode(
 
   const stop = stopSignal(opts, options.signal, new Date(startedAt));
   const version = await evictionVersion(k8s, () => meter.add());
-  let observed = await observe(k8s, nodeName, version, opts, meter);
-  let plan = makePlan(nodeObject, observed, opts);
+  const session: Session = { k8s, node: nodeName, nodeObject, version, opts, meter, stop, logger };
+  const first = await observeAndPlan(session);
   const base = { node: nodeName, reason: opts.reason, dryRun: false, cordon, startedAt, meter, events };
-  if (nothingToDo(plan)) {
-    return finish(
-      base,
-      plan,
-      { pods: skippedOutcomes(plan), volumesReleased: [], complete: true, joined: false },
-      opts,
-      options,
-    );
+  if (nothingToDo(first.plan)) {
+    const outcome = { pods: skippedOutcomes(first.plan), volumesReleased: [], complete: true, joined: false };
+    return finish(base, first.plan, outcome, opts, options);
   }
+  const turn = await takeTurn(session, first);
+  if (turn.kind === 'joined') return finish(base, turn.plan, turn.outcome, opts, options);
+  const { claim, observed, plan } = turn;
 
-  let claim = await claimOrProceed(k8s, nodeName, opts.holder, meter, logger);
-  while (claim.kind === 'held') {
-    logger?.info('another drain holds the node lease: joining it', { node: nodeName, holder: claim.holder });
-    const other = await waitForOtherDrain(k8s, nodeName, meter, stop);
-    if (other.kind !== 'expired') {
-      observed = await observe(k8s, nodeName, version, opts, meter);
-      plan = makePlan(nodeObject, observed, opts);
-      return finish(
-        base,
-        plan,
-        joinedOutcome(plan, other.kind === 'finished' ? other.result : undefined),
-        opts,
-        options,
-      );
-    }
-    // the other drain died: take over and resume from what is on the node now
-    claim = await claimOrProceed(k8s, nodeName, opts.holder, meter, logger);
-    if (claim.kind !== 'held') {
-      observed = await observe(k8s, nodeName, version, opts, meter);
-      plan = makePlan(nodeObject, observed, opts);
-    }
-  }
-
-  let lease = claim.kind === 'acquired' ? claim.lease : undefined;
-  const renewal = setInterval(
-    () => {
-      if (!lease) return;
-      renewDrainLease(k8s, lease, meter).then(
-        (renewed) => {
-          lease = renewed;
-        },
-        (err: unknown) => logger?.warn('could not renew drain lease', { node: nodeName, error: String(err) }),
-      );
-    },
-    (leaseDurationSeconds() * 1000) / 3,
+  const lease = keepLeaseRenewed(
+    k8s,
+    claim.kind === 'acquired' ? claim.lease : undefined,
+    meter,
+    (what, err) => logger?.warn(what, { node: nodeName, error: String(err) }),
   );
-  renewal.unref();
   events.node(nodeName, 'DrainStarted', describePlan(plan, opts));
   options.onProgress?.({
     phase: 'planned',
@@ -150,26 +115,64 @@ export async function drainNode(
       logger,
     });
   } finally {
-    clearInterval(renewal);
-    const summary: DrainResultSummary = {
+    await lease.release({
       complete: result?.complete ?? false,
       finishedAt: new Date().toISOString(),
       holder: opts.holder,
       evicted: result?.evicted ?? 0,
       blocked: result?.blocked ?? {},
       failed: result?.failed ?? 0,
-    };
-    await (lease ? releaseDrainLease(k8s, lease, summary, meter) : Promise.resolve()).catch((err: unknown) =>
-      logger?.warn('could not release drain lease (it expires by itself)', {
-        node: nodeName,
-        error: String(err),
-      }),
-    );
+    });
   }
   if (result.complete)
     events.node(nodeName, 'DrainComplete', `spotguard drained the node (${result.evicted} pods evicted)`);
   else events.node(nodeName, 'DrainTimeout', describeLeftovers(result.pods), 'Warning');
   return finish(base, plan, { ...result, joined: false }, opts, options);
+}
+
+interface Session {
+  k8s: KubeClients;
+  node: string;
+  nodeObject: V1Node;
+  version: EvictionVersion;
+  opts: ResolvedDrainOptions;
+  meter: RequestMeter;
+  stop: AbortSignal;
+  logger: DrainOptions['logger'];
+}
+
+async function observeAndPlan(s: Session): Promise<{ observed: Observed; plan: DrainPlan }> {
+  const observed = await observe(s.k8s, s.node, s.version, s.opts, s.meter);
+  return { observed, plan: makePlan(s.nodeObject, observed, s.opts) };
+}
+
+type Turn =
+  | { kind: 'own'; claim: LeaseClaim | { kind: 'unavailable' }; observed: Observed; plan: DrainPlan }
+  | { kind: 'joined'; plan: DrainPlan; outcome: ReturnType<typeof joinedOutcome> };
+
+/**
+ * Takes the node's Lease, or — when another live drain holds it — waits for that drain and reports
+ * what it left (joined). If the other drain dies instead, takes over and re-plans from the pods
+ * still on the node.
+ */
+async function takeTurn(s: Session, planned: { observed: Observed; plan: DrainPlan }): Promise<Turn> {
+  let current = planned;
+  let claim = await claimOrProceed(s.k8s, s.node, s.opts.holder, s.meter, s.logger);
+  while (claim.kind === 'held') {
+    s.logger?.info('another drain holds the node lease: joining it', { node: s.node, holder: claim.holder });
+    const other = await waitForOtherDrain(s.k8s, s.node, s.meter, s.stop);
+    if (other.kind !== 'expired') {
+      const { plan } = await observeAndPlan(s);
+      return {
+        kind: 'joined',
+        plan,
+        outcome: joinedOutcome(plan, other.kind === 'finished' ? other.result : undefined),
+      };
+    }
+    claim = await claimOrProceed(s.k8s, s.node, s.opts.holder, s.meter, s.logger);
+    if (claim.kind !== 'held') current = await observeAndPlan(s);
+  }
+  return { kind: 'own', claim, ...current };
 }
 
 /**

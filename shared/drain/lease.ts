@@ -136,6 +136,41 @@ export async function releaseDrainLease(
   );
 }
 
+/**
+ * Renews a held lease every third of its duration until `release`, which records the result and
+ * clears the holder. Without a lease (it could not be taken) both are no-ops.
+ */
+export function keepLeaseRenewed(
+  k8s: KubeClients,
+  held: V1Lease | undefined,
+  meter: RequestMeter,
+  onError: (what: string, err: unknown) => void,
+): { release(result: DrainResultSummary): Promise<void> } {
+  let lease = held;
+  const renewal = setInterval(
+    () => {
+      if (!lease) return;
+      renewDrainLease(k8s, lease, meter).then(
+        (renewed) => {
+          lease = renewed;
+        },
+        (err: unknown) => onError('could not renew drain lease', err),
+      );
+    },
+    (leaseDurationSeconds() * 1000) / 3,
+  );
+  renewal.unref();
+  return {
+    async release(result) {
+      clearInterval(renewal);
+      if (!lease) return;
+      await releaseDrainLease(k8s, lease, result, meter).catch((err: unknown) =>
+        onError('could not release drain lease (it expires by itself)', err),
+      );
+    },
+  };
+}
+
 export function readDrainLease(k8s: KubeClients, node: string, meter: RequestMeter): Promise<V1Lease> {
   return meter.call(() => readLease(k8s, leaseNamespace(), leaseNameFor(node)), { unbounded: true });
 }
