@@ -65,7 +65,7 @@ export class WorkQueue {
   }
 }
 
-/** setTimeout handles that are all cleared on stop(). */
+/** setTimeout/setInterval handles, unref'd, all cleared on stop(). */
 export class Timers {
   private readonly handles = new Set<NodeJS.Timeout>();
   private stopped = false;
@@ -76,6 +76,8 @@ export class Timers {
       this.handles.delete(handle);
       if (!this.stopped) fn();
     }, ms);
+    // the simulator never keeps a process alive by itself (a 300 s toleration timer would)
+    handle.unref();
     this.handles.add(handle);
     return handle;
   }
