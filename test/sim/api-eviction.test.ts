@@ -351,4 +351,20 @@ describe('a server without policy/v1 (like Kubernetes 1.20)', () => {
     expect((await fetch(`${old.api.url}/apis/policy/v1beta1/poddisruptionbudgets`)).status).toBe(200);
     expect((await getJson(`${old.api.url}/version`)).minor).toBe('20+');
   });
+
+  it('refuses a policy/v1 Eviction body with 400', async () => {
+    old.store.create('pods', pod('p-0', { node: 'n1' }));
+    const response = await fetch(`${old.api.url}/api/v1/namespaces/default/pods/p-0/eviction`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        apiVersion: 'policy/v1',
+        kind: 'Eviction',
+        metadata: { name: 'p-0', namespace: 'default' },
+      }),
+    });
+    expect(response.status).toBe(400);
+    expect((await jsonOf(response)).reason).toBe('BadRequest');
+    expect(old.store.get('pods', 'default', 'p-0')?.metadata.deletionTimestamp).toBeUndefined();
+  });
 });

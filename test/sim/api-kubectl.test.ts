@@ -176,3 +176,45 @@ describe('kubectl', () => {
     }
   });
 });
+
+describe('kubectl against a server without policy/v1 (like Kubernetes 1.20)', () => {
+  let old: TestCluster;
+  let stop: () => void;
+  beforeAll(async () => {
+    old = await startTestCluster({ servePolicyV1: false });
+    stop = fakeKubelet(old.store);
+    old.store.create('nodes', node('ip-10-0-5-50.ec2.internal'));
+    const rs = old.store.create('replicasets', workload('ReplicaSet', 'api', 2));
+    for (const name of ['api-a', 'api-b']) {
+      old.store.create(
+        'pods',
+        pod(name, { node: 'ip-10-0-5-50.ec2.internal', labels: { app: 'api' }, owner: rs }),
+      );
+    }
+    old.store.create('poddisruptionbudgets', {
+      ...pdb('api', { maxUnavailable: 2, matchLabels: { app: 'api' } }),
+      apiVersion: 'policy/v1beta1',
+    });
+    await settle();
+  });
+  afterAll(async () => {
+    stop();
+    await old.stop();
+  });
+
+  it('drains with policy/v1beta1 evictions (a policy/v1 body would be refused here)', async () => {
+    old.api.requests.reset();
+    const out = await old.kubectl(
+      'drain',
+      'ip-10-0-5-50.ec2.internal',
+      '--ignore-daemonsets',
+      '--timeout=20s',
+    );
+    expect(out.stdout).toContain('node/ip-10-0-5-50.ec2.internal drained');
+    expect(out.code).toBe(0);
+    expect(old.store.list('pods')).toEqual([]);
+    expect(old.api.requests.byKey()['create pods/eviction']).toBeGreaterThanOrEqual(2);
+    const pdbs = await old.kubectl('get', 'pdb', '--no-headers');
+    expect(pdbs.stdout).toMatch(/^api\s+N\/A\s+2\s+0\s/);
+  });
+});

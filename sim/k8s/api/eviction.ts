@@ -196,11 +196,13 @@ export function evictPod(
   name: string,
   body: Any,
   query: URLSearchParams,
+  opts: { policyV1: boolean } = { policyV1: true },
 ): EvictionResult {
   if (!body || typeof body !== 'object' || body.kind !== 'Eviction') {
     throw badRequest(`not a Eviction object: ${body?.kind ?? typeof body}`);
   }
-  if (body.apiVersion !== 'policy/v1' && body.apiVersion !== 'policy/v1beta1') {
+  const accepted = opts.policyV1 ? ['policy/v1', 'policy/v1beta1'] : ['policy/v1beta1'];
+  if (!accepted.includes(body.apiVersion)) {
     throw badRequest(
       `no kind "Eviction" is registered for version "${body.apiVersion}" in scheme "pkg/api/legacyscheme/scheme.go:30"`,
     );

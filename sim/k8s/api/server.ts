@@ -614,7 +614,9 @@ async function handleScale(info: RequestInfo, verb: string): Promise<void> {
 
 async function handleEviction(info: RequestInfo): Promise<void> {
   const body = parseJsonBody(await readBody(info.req));
-  const result = evictPod(info.ctx.store, info.scope.namespace ?? '', info.route.name!, body, info.query);
+  const result = evictPod(info.ctx.store, info.scope.namespace ?? '', info.route.name!, body, info.query, {
+    policyV1: info.ctx.served.servePolicyV1,
+  });
   writeStatus(info.res, result.status);
 }
 
