@@ -1,11 +1,11 @@
 // PodDisruptionBudgets: listed once per drain, watched while an eviction waits on one. Served as
 // policy/v1 (≥ 1.21) or only policy/v1beta1 (older): the version comes from eviction discovery.
-import { KubernetesObjectApi, type V1PodDisruptionBudget } from '@kubernetes/client-node';
+import { CustomObjectsApi, type V1PodDisruptionBudget } from '@kubernetes/client-node';
 import type { KubeClients } from './client.ts';
 import type { EvictionVersion } from './eviction.ts';
 import { type ResumableWatch, startWatch, type WatchEventType } from './watch.ts';
 
-const objectApis = new WeakMap<KubeClients, KubernetesObjectApi>();
+const objectApis = new WeakMap<KubeClients, CustomObjectsApi>();
 
 export async function listPdbs(
   k8s: KubeClients,
@@ -15,17 +15,19 @@ export async function listPdbs(
     const list = await k8s.policy.listPodDisruptionBudgetForAllNamespaces({});
     return { pdbs: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
   }
-  // client-node has no typed policy/v1beta1 client; the generic one reads the same shape
+  // client-node has no typed policy/v1beta1 client; the generic one reads the same shape in one
+  // request (no discovery round trip)
   let api = objectApis.get(k8s);
   if (!api) {
-    api = KubernetesObjectApi.makeApiClient(k8s.config);
+    api = k8s.config.makeApiClient(CustomObjectsApi);
     objectApis.set(k8s, api);
   }
-  const list = await api.list('policy/v1beta1', 'PodDisruptionBudget');
-  return {
-    pdbs: list.items as V1PodDisruptionBudget[],
-    resourceVersion: list.metadata?.resourceVersion ?? '',
-  };
+  const list = (await api.listClusterCustomObject({
+    group: 'policy',
+    version: 'v1beta1',
+    plural: 'poddisruptionbudgets',
+  })) as { items: V1PodDisruptionBudget[]; metadata?: { resourceVersion?: string } };
+  return { pdbs: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
 }
 
 export interface PdbWatchOptions {

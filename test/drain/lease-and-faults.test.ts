@@ -193,12 +193,14 @@ describe('API server trouble', () => {
     addPdb(sim.store, 'web-pdb', 'web', { maxUnavailable: 1 });
     await waitFor('3 pods running', () => runningPodsOn(sim.store, NODE).length === 3);
     addNode(sim.store, SPARE);
+    sim.requests.reset();
     const report = await drainNode(sim.k8s, NODE, {
       reason: 'spot-interruption',
       holder: 'req-1',
       timeoutMs: 20_000,
     });
     expect(report.complete).toBe(true);
+    expect(report.apiRequests).toBe(sim.requests.total());
     expect(report.plan.budgets).toEqual([expect.objectContaining({ budget: 'default/web-pdb' })]);
     expect(await evictionVersion(sim.k8s)).toBe('policy/v1beta1');
     expect(runningPodsOn(sim.store, NODE)).toEqual([]);
