@@ -56,6 +56,32 @@ describe('controllers through the HTTP API', () => {
     expect(events.items.length).toBe(3);
   });
 
+  it('kubectl scale and kubectl rollout restart roll the Deployment to new pods', async () => {
+    const { core, apps, kubectl } = await startWithNodes(1);
+    await apps.createNamespacedDeployment({
+      namespace: 'default',
+      body: deployment('api', 2) as V1Deployment,
+    });
+    expect((await kubectl('rollout', 'status', 'deployment/api', '--timeout=20s')).code).toBe(0);
+    const scaled = await kubectl('scale', 'deployment/api', '--replicas=4');
+    expect(scaled.code, scaled.stderr).toBe(0);
+    const restarted = await kubectl('rollout', 'restart', 'deployment/api');
+    expect(restarted.code, restarted.stderr).toBe(0);
+    const rollout = await kubectl('rollout', 'status', 'deployment/api', '--timeout=20s');
+    expect(rollout.code, rollout.stderr).toBe(0);
+    const pods = await waitForAsync('4 restarted pods and nothing else', async () => {
+      const items = (await core.listNamespacedPod({ namespace: 'default', labelSelector: 'app=api' })).items;
+      const restartedPods = items.filter(
+        (p) =>
+          p.metadata?.annotations?.['kubectl.kubernetes.io/restartedAt'] && p.status?.phase === 'Running',
+      );
+      return items.length === 4 && restartedPods.length === 4 && restartedPods;
+    });
+    expect(new Set(pods.map((p) => p.metadata?.labels?.['pod-template-hash'])).size).toBe(1);
+    const sets = (await apps.listNamespacedReplicaSet({ namespace: 'default' })).items;
+    expect(sets.map((rs) => rs.spec?.replicas).sort()).toEqual([0, 4]);
+  });
+
   it('kubectl drain evicts a node empty; the pods come back Running elsewhere, the DaemonSet pod stays', async () => {
     const { core, apps, kubectl, nodes } = await startWithNodes(1);
     await apps.createNamespacedDeployment({
