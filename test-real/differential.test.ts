@@ -259,6 +259,18 @@ describe('scheduler', () => {
     expect(sim, SIM_VS_REAL).toEqual(real);
   });
 
+  it('required node affinity to one zone: every pod lands in that zone', async () => {
+    const { sim, real } = await onBoth(scenario.requiredZoneAffinity);
+    expect(real).toEqual({ 'us-east-1c': 3 });
+    expect(sim, SIM_VS_REAL).toEqual(real);
+  });
+
+  it('claim pre-bound to a zonal (EBS-like) PV: claim binds and the pod is scheduled in the volume zone', async () => {
+    const { sim, real } = await onBoth(scenario.zonalVolumePinsPod);
+    expect(real).toEqual({ claimPhase: 'Bound', claimVolume: true, zones: { 'us-east-1b': 1 } });
+    expect(sim, SIM_VS_REAL).toEqual(real);
+  });
+
   it('zone topology spread with one zone tainted: the empty zone still limits skew; placement and Pending reason agree', async () => {
     const { sim, real } = await onBoth(scenario.zoneSpreadWithTaintedZone);
     expect(real.zones.pending).toBe(4);

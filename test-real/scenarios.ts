@@ -63,6 +63,8 @@ export async function deleteNamespaces(c: Cluster, prefix: string): Promise<void
 const pauseContainer = { name: 'app', image: 'registry.k8s.io/pause:3.9' };
 
 export interface WorkloadOptions {
+  affinity?: V1PodSpec['affinity'];
+  volumes?: V1PodSpec['volumes'];
   tolerations?: V1PodSpec['tolerations'];
   nodeSelector?: Record<string, string>;
   topologySpreadConstraints?: V1PodSpec['topologySpreadConstraints'];
@@ -773,4 +775,89 @@ export async function labelSelectors(c: Cluster, ns: string) {
       ),
     ),
   };
+}
+
+// ---------- scenarios: zones (where replacement capacity must go) ----------
+
+/** Zones of the nodes the pods of `app` run on, counted. */
+async function zonesOf(c: Cluster, ns: string, app: string, count: number) {
+  await readyPods(c, ns, app, count);
+  return zoneCounts(c, ns, app);
+}
+
+/** A Deployment with a required node affinity to one zone: every pod lands in that zone. */
+export async function requiredZoneAffinity(c: Cluster, ns: string) {
+  await createNamespace(c, ns);
+  await createDeployment(c, ns, 'pinned', 3, {
+    affinity: {
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [
+            {
+              matchExpressions: [
+                { key: 'topology.kubernetes.io/zone', operator: 'In', values: ['us-east-1c'] },
+              ],
+            },
+          ],
+        },
+      },
+    },
+  });
+  return zonesOf(c, ns, 'pinned', 3);
+}
+
+/**
+ * A pod whose PersistentVolumeClaim is pre-bound to an EBS-like PV with node affinity to one zone:
+ * the claim binds and the pod is scheduled only in the volume's zone (why spotguard replaces such
+ * capacity in the same AZ).
+ */
+export async function zonalVolumePinsPod(c: Cluster, ns: string) {
+  await createNamespace(c, ns);
+  const pvName = `${ns}-ebs`;
+  await c.core.createPersistentVolume({
+    body: {
+      metadata: { name: pvName },
+      spec: {
+        capacity: { storage: '4Gi' },
+        accessModes: ['ReadWriteOnce'],
+        persistentVolumeReclaimPolicy: 'Retain',
+        storageClassName: '',
+        csi: { driver: 'ebs.csi.aws.com', volumeHandle: 'vol-0123456789abcdef0', fsType: 'ext4' },
+        claimRef: { namespace: ns, name: 'data' },
+        nodeAffinity: {
+          required: {
+            nodeSelectorTerms: [
+              {
+                matchExpressions: [
+                  { key: 'topology.kubernetes.io/zone', operator: 'In', values: ['us-east-1b'] },
+                ],
+              },
+            ],
+          },
+        },
+      },
+    },
+  });
+  await c.core.createNamespacedPersistentVolumeClaim({
+    namespace: ns,
+    body: {
+      metadata: { name: 'data' },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        storageClassName: '',
+        resources: { requests: { storage: '4Gi' } },
+      },
+    },
+  });
+  const claim = await waitFor(
+    `claim data bound in ${c.name}`,
+    () => c.core.readNamespacedPersistentVolumeClaim({ namespace: ns, name: 'data' }),
+    (pvc) => pvc.status?.phase === 'Bound',
+  );
+  await createDeployment(c, ns, 'db', 1, {
+    volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }],
+  });
+  const zones = await zonesOf(c, ns, 'db', 1);
+  await c.core.deletePersistentVolume({ name: pvName }).catch(() => {});
+  return { claimPhase: claim.status?.phase, claimVolume: claim.spec?.volumeName === pvName, zones };
 }
