@@ -34,11 +34,11 @@ export function isPodReady(pod: KObject): boolean {
   );
 }
 
-export function podsOfPdb(store: Store, pdb: KObject): KObject[] {
+/** The pods a PDB selects (from `podsInNamespace` when the caller already listed them). */
+export function podsOfPdb(store: Store, pdb: KObject, podsInNamespace?: KObject[]): KObject[] {
   const selector = selectorFromObject(pdb.spec?.selector);
-  return store
-    .list('pods', { namespace: pdb.metadata.namespace ?? '' })
-    .filter((pod) => selects(selector, pod));
+  const candidates = podsInNamespace ?? store.list('pods', { namespace: pdb.metadata.namespace ?? '' });
+  return candidates.filter((pod) => selects(selector, pod));
 }
 
 /** intstr.GetScaledValueFromIntOrPercent(value, total, roundUp=true). */
@@ -170,8 +170,13 @@ export function disruptionAllowedCondition(
 }
 
 /** What the disruption controller would write as .status of `pdb` now. */
-export function computePdbStatus(store: Store, pdb: KObject, now = Date.now()): PdbStatus {
-  const pods = podsOfPdb(store, pdb);
+export function computePdbStatus(
+  store: Store,
+  pdb: KObject,
+  now = Date.now(),
+  podsInNamespace?: KObject[],
+): PdbStatus {
+  const pods = podsOfPdb(store, pdb, podsInNamespace);
   const generation = pdb.metadata.generation ?? 1;
   let expectedDesired: { expected: number; desired: number };
   try {
@@ -224,8 +229,19 @@ function sameStatus(a: PdbStatus | undefined, b: PdbStatus): boolean {
 /** Recomputes every PDB (of one namespace, or all) and writes .status where it changed. */
 export function refreshPdbStatuses(store: Store, namespace?: string): void {
   const pdbs = store.list('poddisruptionbudgets', namespace === undefined ? {} : { namespace });
+  const now = Date.now();
+  // list each namespace's pods once, however many budgets it has
+  const podsByNamespace = new Map<string, KObject[]>();
+  const podsIn = (ns: string) => {
+    let pods = podsByNamespace.get(ns);
+    if (!pods) {
+      pods = store.list('pods', { namespace: ns });
+      podsByNamespace.set(ns, pods);
+    }
+    return pods;
+  };
   for (const pdb of pdbs) {
-    const status = computePdbStatus(store, pdb);
+    const status = computePdbStatus(store, pdb, now, podsIn(pdb.metadata.namespace ?? ''));
     if (sameStatus(pdb.status, status)) continue;
     const current = store.get('poddisruptionbudgets', pdb.metadata.namespace, pdb.metadata.name);
     if (!current) continue;
