@@ -21,7 +21,8 @@ function machine(): string {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   let kubectl = 'kubectl not found';
   try {
-    kubectl = execFileSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).split('\n')[0] ?? kubectl;
+    kubectl =
+      execFileSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).split('\n')[0] ?? kubectl;
   } catch {}
   return `Node ${process.version}, ${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB; ${kubectl}`;
 }
@@ -40,7 +41,9 @@ async function main() {
   const wanted = process.argv.slice(2);
   const unknown = wanted.filter((n) => !(n in benches));
   if (unknown.length) {
-    process.stderr.write(`unknown benchmark(s): ${unknown.join(', ')}; known: ${Object.keys(benches).join(', ')}\n`);
+    process.stderr.write(
+      `unknown benchmark(s): ${unknown.join(', ')}; known: ${Object.keys(benches).join(', ')}\n`,
+    );
     process.exit(2);
   }
   const names = wanted.length ? wanted : Object.keys(benches);

@@ -20,7 +20,11 @@ const deployments = Array.from({ length: DEPLOYMENTS }, (_, i) => ({
     selector: { matchLabels: { app: `app-${i}` } },
     template: {
       metadata: { labels: { app: `app-${i}` } },
-      spec: { containers: [{ name: 'app', image: 'nginx:1.27', resources: { requests: { cpu: '10m', memory: '16Mi' } } }] },
+      spec: {
+        containers: [
+          { name: 'app', image: 'nginx:1.27', resources: { requests: { cpu: '10m', memory: '16Mi' } } },
+        ],
+      },
     },
   },
 }));
@@ -36,7 +40,8 @@ const node = sim.store.list('nodes')[0]!.metadata.name;
 await k8s.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node}` }); // warm-up
 const t1 = performance.now();
 const LISTS = 20;
-for (let i = 0; i < LISTS; i++) await k8s.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node}` });
+for (let i = 0; i < LISTS; i++)
+  await k8s.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node}` });
 const podsOnNodeListMs = (performance.now() - t1) / LISTS;
 
 (globalThis as { gc?: () => void }).gc?.();

@@ -20,7 +20,10 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 export async function run() {
   const samples: Sample[] = [];
   for (let i = 0; i < RUNS; i++) {
-    const out = execFileSync(process.execPath, ['--expose-gc', probe], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    const out = execFileSync(process.execPath, ['--expose-gc', probe], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 20,
+    });
     samples.push(JSON.parse(out.trim().split('\n').pop()!));
   }
   const startMs = median(samples.map((s) => s.startMs));

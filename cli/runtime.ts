@@ -8,15 +8,21 @@ import { createRuntime, type InvocationContext, type Runtime } from '../shared/r
 import type { CliIO } from './io.ts';
 
 export function stderrLogger(io: CliIO, verbose: boolean) {
-  const write = (level: string) => (message: string, ...extra: unknown[]) => {
-    if (!verbose && (level === 'debug' || level === 'info')) return;
-    const details = extra.length ? ` ${extra.map((e) => JSON.stringify(e)).join(' ')}` : '';
-    io.err(`[${level}] ${message}${details}\n`);
-  };
+  const write =
+    (level: string) =>
+    (message: string, ...extra: unknown[]) => {
+      if (!verbose && (level === 'debug' || level === 'info')) return;
+      const details = extra.length ? ` ${extra.map((e) => JSON.stringify(e)).join(' ')}` : '';
+      io.err(`[${level}] ${message}${details}\n`);
+    };
   return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
 }
 
-export async function cliRuntime(opts: { kubeconfig?: string; io: CliIO; verbose?: boolean }): Promise<Runtime> {
+export async function cliRuntime(opts: {
+  kubeconfig?: string;
+  io: CliIO;
+  verbose?: boolean;
+}): Promise<Runtime> {
   const env = { ...process.env };
   // The CLI talks to whatever the kubeconfig points at; a region is still needed for the SDK.
   env.AWS_REGION ??= env.AWS_DEFAULT_REGION ?? 'us-east-1';

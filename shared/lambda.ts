@@ -34,7 +34,13 @@ export function createHandler(functionName: string) {
         lambdaContext: context,
       });
       for (const r of result.reports) {
-        logger.info(r.summary, { kind: r.kind, outcome: r.outcome, node: r.nodeName, instanceId: r.instanceId, actions: r.actions });
+        logger.info(r.summary, {
+          kind: r.kind,
+          outcome: r.outcome,
+          node: r.nodeName,
+          instanceId: r.instanceId,
+          actions: r.actions,
+        });
       }
       // The SQS event source mapping (ReportBatchItemFailures) reads batchItemFailures and ignores the rest.
       return {

@@ -60,7 +60,8 @@ export async function createRuntime(
     client: new ConfigMapCacheClient({ core: async () => k8s.core, namespace: config.namespace }),
   });
   const handleOnce = makeIdempotent(
-    async (event: DomainEvent, deps: ActionDeps) => JSON.parse(JSON.stringify(await handleEvent(event, deps))),
+    async (event: DomainEvent, deps: ActionDeps) =>
+      JSON.parse(JSON.stringify(await handleEvent(event, deps))),
     { persistenceStore, config: idempotencyConfig, dataIndexArgument: 0 },
   ) as (event: DomainEvent, deps: ActionDeps) => Promise<HandleReport>;
   return {
@@ -79,7 +80,10 @@ function depsFor(rt: Runtime, ctx: InvocationContext): ActionDeps {
     config: rt.config,
     k8s: rt.k8s,
     aws: rt.aws,
-    resolver: new NodeResolver({ ec2: rt.aws.ec2, core: rt.k8s.core }, { clusterName: rt.config.clusterName }),
+    resolver: new NodeResolver(
+      { ec2: rt.aws.ec2, core: rt.k8s.core },
+      { clusterName: rt.config.clusterName },
+    ),
     logger: rt.logger,
     metrics: rt.metrics,
     holder: ctx.holder,
@@ -131,7 +135,11 @@ function isSqsEvent(raw: unknown): raw is { Records: SQSRecord[] } {
  * (Lambda retries, then the DLQ). SQS input: each record succeeds or is reported as a batch item
  * failure (redelivered, then dead-lettered by the queue's redrive policy).
  */
-export async function processInput(rt: Runtime, raw: unknown, ctx: InvocationContext): Promise<ProcessResult> {
+export async function processInput(
+  rt: Runtime,
+  raw: unknown,
+  ctx: InvocationContext,
+): Promise<ProcessResult> {
   if (ctx.lambdaContext) rt.idempotencyConfig.registerLambdaContext(ctx.lambdaContext);
   const deps = depsFor(rt, ctx);
   const reports: HandleReport[] = [];

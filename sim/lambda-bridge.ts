@@ -50,7 +50,10 @@ export interface LambdaBridge {
 }
 
 /** Points the process environment at the simulator, as Lambda's configuration would. */
-export function simulatorEnvironment(sim: Simulator, extra: Record<string, string> = {}): Record<string, string> {
+export function simulatorEnvironment(
+  sim: Simulator,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   const dir = mkdtempSync(join(tmpdir(), 'spotguard-sim-'));
   const kubeconfig = join(dir, 'kubeconfig');
   writeFileSync(kubeconfig, sim.kubeconfig, { mode: 0o600 });
@@ -97,7 +100,10 @@ export async function connectLambdas(sim: Simulator, opts: LambdaBridgeOptions =
   const timeoutScale = opts.timeoutScale ?? 1;
   // The first queue URL is needed in the environment before any handler module loads.
   const lifecycleQueueUrl = `${sim.awsEndpoint}/123456789012/spotguard-lifecycle`;
-  Object.assign(process.env, simulatorEnvironment(sim, { REQUEUE_QUEUE_URL: lifecycleQueueUrl, ...opts.env }));
+  Object.assign(
+    process.env,
+    simulatorEnvironment(sim, { REQUEUE_QUEUE_URL: lifecycleQueueUrl, ...opts.env }),
+  );
 
   // A deployed spotguard has its namespace (infra/rbac.yaml creates it) for Leases and dedup records.
   const namespace = process.env.SPOTGUARD_NAMESPACE || 'spotguard';
@@ -118,7 +124,13 @@ export async function connectLambdas(sim: Simulator, opts: LambdaBridgeOptions =
   for (const route of routes) handlers.set(route.functionName, await loadHandler(route));
 
   const run = async (route: Route, delivery: Invocation['delivery'], input: unknown, attempt: number) => {
-    const record: Invocation = { functionName: route.functionName, delivery, input, startedAt: Date.now(), attempt };
+    const record: Invocation = {
+      functionName: route.functionName,
+      delivery,
+      input,
+      startedAt: Date.now(),
+      attempt,
+    };
     invocations.push(record);
     inFlight++;
     try {
@@ -142,7 +154,9 @@ export async function connectLambdas(sim: Simulator, opts: LambdaBridgeOptions =
     const name = `spotguard-${route.queue}`;
     const dlq = sim.sqs.createQueue(`${name}-dlq`, { MessageRetentionPeriod: '1209600' });
     sim.sqs.createQueue(name, {
-      VisibilityTimeout: String(opts.visibilityTimeoutSeconds ?? Math.ceil(route.timeoutSeconds * timeoutScale) + 5),
+      VisibilityTimeout: String(
+        opts.visibilityTimeoutSeconds ?? Math.ceil(route.timeoutSeconds * timeoutScale) + 5,
+      ),
       RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: 3 }),
     });
     queueNames.push(name);
@@ -198,14 +212,18 @@ export async function connectLambdas(sim: Simulator, opts: LambdaBridgeOptions =
       // Quiet twice in a row: a handler that just finished may have queued follow-up work.
       let quiet = 0;
       while (quiet < 2) {
-        if (Date.now() > until) throw new Error(`functions still busy after ${timeoutMs} ms (${inFlight} in flight)`);
+        if (Date.now() > until)
+          throw new Error(`functions still busy after ${timeoutMs} ms (${inFlight} in flight)`);
         await new Promise((r) => setTimeout(r, 100));
         quiet = inFlight === 0 && !queueBusy() ? quiet + 1 : 0;
       }
     },
     deadLetters() {
       const out: Record<string, number> = {};
-      for (const name of [...queueNames.map((q) => `${q}-dlq`), ...routes.filter((r) => r.delivery === 'direct').map((r) => `spotguard-${r.functionName}-dlq`)]) {
+      for (const name of [
+        ...queueNames.map((q) => `${q}-dlq`),
+        ...routes.filter((r) => r.delivery === 'direct').map((r) => `spotguard-${r.functionName}-dlq`),
+      ]) {
         out[name] = Number(sim.sqs.attributes(name).ApproximateNumberOfMessages);
       }
       return out;

@@ -17,7 +17,9 @@ interface DemoOptions {
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description("run a scenario on the embedded simulator with spotguard's real handlers and report per node")
+    .description(
+      "run a scenario on the embedded simulator with spotguard's real handlers and report per node",
+    )
     .option('--scenario <file>', 'scenario YAML', DEFAULT_SCENARIO)
     .option('--notice <seconds>', 'simulated spot notice (AWS: 120; shorter keeps the demo quick)', '30')
     .option('--timeout <seconds>', 'give up waiting for the cluster to settle after this long', '300')
@@ -26,7 +28,8 @@ export function registerDemoCommand(program: Command): void {
       const io = ioOf(cmd);
       const noticeMs = Number(options.notice) * 1000;
       const timeoutMs = Number(options.timeout) * 1000;
-      if (!(noticeMs > 0) || !(timeoutMs > 0)) throw new UsageError('--notice and --timeout take seconds > 0');
+      if (!(noticeMs > 0) || !(timeoutMs > 0))
+        throw new UsageError('--notice and --timeout take seconds > 0');
       // The handlers' own JSON logs and EMF lines would drown the report: the demo prints its own.
       process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
       process.env.POWERTOOLS_METRICS_DISABLED = 'true';
@@ -43,7 +46,8 @@ export function registerDemoCommand(program: Command): void {
         podTerminationMs: 2000,
         volumeDetachMs: 1500,
         interruptionNoticeMs: noticeMs,
-        onScenarioError: (error, event) => io.err(`${elapsed()} scenario event at ${event.at} failed: ${error.message}\n`),
+        onScenarioError: (error, event) =>
+          io.err(`${elapsed()} scenario event at ${event.at} failed: ${error.message}\n`),
       });
       const pdbFloor = watchPdbHeadroom(sim.store);
       try {
@@ -68,7 +72,9 @@ export function registerDemoCommand(program: Command): void {
           io.out(renderTable(reports));
         }
         const deadLetters = Object.values(bridge.deadLetters()).reduce((a, b) => a + b, 0);
-        io.out(`${summaryLine(reports, { settled, deadLetters, pdbFloor: pdbFloor(), seconds: (Date.now() - started) / 1000, sim })}\n`);
+        io.out(
+          `${summaryLine(reports, { settled, deadLetters, pdbFloor: pdbFloor(), seconds: (Date.now() - started) / 1000, sim })}\n`,
+        );
         bridge.stop();
         if (reports.some((r) => r.outcome === 'failed') || deadLetters > 0) setExitCode(cmd, 1);
       } finally {
@@ -103,7 +109,9 @@ async function waitForSettled(sim: SimLike, timeoutMs: number): Promise<boolean>
   const ready = () =>
     sim.store.list('pods').every((p) => {
       if (p.metadata.deletionTimestamp) return false;
-      return (p.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
+      return (p.status?.conditions ?? []).some(
+        (c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True',
+      );
     });
   try {
     await sim.waitFor(ready, timeoutMs, 'all pods Running and Ready');
@@ -133,7 +141,11 @@ function renderTable(reports: HandleReport[]): string {
       r.drain?.cordon ? `${r.drain.cordon.requests} req` : '-',
       r.drain ? `${(r.drain.durationMs / 1000).toFixed(1)} s` : '-',
       r.lifecycle ? `${r.lifecycle.result}${r.lifecycle.completed ? '' : ' (pending)'}` : '-',
-      r.replacement ? (r.replacement.action === 'none' ? 'none' : `${r.replacement.action} ${r.replacement.group}`) : '-',
+      r.replacement
+        ? r.replacement.action === 'none'
+          ? 'none'
+          : `${r.replacement.action} ${r.replacement.group}`
+        : '-',
     ]);
   const header = ['node', 'event', 'outcome', 'evicted', 'cordon', 'drain', 'hook', 'replacement'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
@@ -145,7 +157,9 @@ function summaryLine(
   reports: HandleReport[],
   x: { settled: boolean; deadLetters: number; pdbFloor: number; seconds: number; sim: SimLike },
 ): string {
-  const drains = reports.filter((r) => r.drain && !r.drain.joinedExistingDrain && r.drain.pods.some((p) => p.outcome === 'evicted'));
+  const drains = reports.filter(
+    (r) => r.drain && !r.drain.joinedExistingDrain && r.drain.pods.some((p) => p.outcome === 'evicted'),
+  );
   const evicted = drains.reduce((n, r) => n + r.drain!.pods.filter((p) => p.outcome === 'evicted').length, 0);
   const hooks = reports.filter((r) => r.lifecycle);
   const completed = hooks.filter((r) => r.lifecycle!.completed).length;

@@ -55,8 +55,15 @@ export async function onSpotInterruption(ev: SpotInterruptionEvent, d: ActionDep
   const actions = [`cordoned and tainted spotguard.io/spot-interruption`, drainSummary(drain)];
   if (capacity && 'error' in capacity) actions.push(`replacement failed: ${capacity.error}`);
   else if (capacity) actions.push(...capacity.actions);
-  if (comingBack) actions.push(`instance-action ${ev.instanceAction}: node marked to be uncordoned when running again`);
-  if (capacity && !('error' in capacity) && capacity.replacement.action === 'increment' && drain.complete && !d.dryRun) {
+  if (comingBack)
+    actions.push(`instance-action ${ev.instanceAction}: node marked to be uncordoned when running again`);
+  if (
+    capacity &&
+    !('error' in capacity) &&
+    capacity.replacement.action === 'increment' &&
+    drain.complete &&
+    !d.dryRun
+  ) {
     // Increment mode raised desired by one; terminating the drained instance with a decrement puts it back.
     await terminateInGroup(d.aws.autoScaling, ev.instanceId, true);
     actions.push('terminated the drained instance with ShouldDecrementDesiredCapacity=true');
@@ -66,7 +73,9 @@ export async function onSpotInterruption(ev: SpotInterruptionEvent, d: ActionDep
     summary: `${nodeName}: ${drainSummary(drain)}`,
     actions,
     drain,
-    ...(capacity && !('error' in capacity) ? { replacement: capacity.replacement, zonal: capacity.zonal } : {}),
+    ...(capacity && !('error' in capacity)
+      ? { replacement: capacity.replacement, zonal: capacity.zonal }
+      : {}),
   };
 }
 
@@ -107,11 +116,21 @@ export async function onStateChange(ev: StateChangeEvent, d: ActionDeps): Promis
   if (ev.state === 'running') {
     // Only a node spotguard cordoned for a stop/hibernate comes back into service here.
     if (node.metadata?.annotations?.[ANNOTATION_COMING_BACK] !== 'true') {
-      return report({ ...base, nodeName }, 'ignored', `${nodeName} is running; it was not cordoned by spotguard for a stop`);
+      return report(
+        { ...base, nodeName },
+        'ignored',
+        `${nodeName} is running; it was not cordoned by spotguard for a stop`,
+      );
     }
-    const uncordon = d.dryRun ? undefined : await uncordonNode(d.k8s, nodeName, { onlyIfCordonedBy: 'spotguard' });
+    const uncordon = d.dryRun
+      ? undefined
+      : await uncordonNode(d.k8s, nodeName, { onlyIfCordonedBy: 'spotguard' });
     return {
-      ...report({ ...base, nodeName }, 'handled', `${nodeName}: ${uncordon?.detail ?? 'would uncordon (dry run)'}`),
+      ...report(
+        { ...base, nodeName },
+        'handled',
+        `${nodeName}: ${uncordon?.detail ?? 'would uncordon (dry run)'}`,
+      ),
       actions: [uncordon?.detail ?? 'would uncordon (dry run)'],
       ...(uncordon ? { uncordon } : {}),
     };

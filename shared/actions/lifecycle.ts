@@ -72,7 +72,11 @@ async function complete(
 }
 
 /** Sends the event back to the lifecycle queue so the next invocation carries on. */
-async function requeue(ev: LifecycleTerminateEvent | LifecycleLaunchEvent, d: ActionDeps, delaySeconds: number) {
+async function requeue(
+  ev: LifecycleTerminateEvent | LifecycleLaunchEvent,
+  d: ActionDeps,
+  delaySeconds: number,
+) {
   if (!d.config.requeueQueueUrl) return false;
   const attempt = (ev.attempt ?? 0) + 1;
   const { recordId: _r, envelopes: _e, ...event } = ev;
@@ -86,7 +90,10 @@ async function requeue(ev: LifecycleTerminateEvent | LifecycleLaunchEvent, d: Ac
   return true;
 }
 
-export async function onLifecycleTerminate(ev: LifecycleTerminateEvent, d: ActionDeps): Promise<HandleReport> {
+export async function onLifecycleTerminate(
+  ev: LifecycleTerminateEvent,
+  d: ActionDeps,
+): Promise<HandleReport> {
   const ref = refOf(ev);
   const lifecycle: LifecycleOutcome = { result: 'CONTINUE', completed: false, why: '', heartbeats: 0 };
   const base = { kind: ev.kind, dedupKey: ev.dedupKey, instanceId: ev.instanceId };
@@ -100,9 +107,11 @@ export async function onLifecycleTerminate(ev: LifecycleTerminateEvent, d: Actio
       result = target.report;
     } else {
       const timeout =
-        (await heartbeatTimeoutSeconds(d.aws.autoScaling, ev.autoScalingGroupName, ev.lifecycleHookName).catch(
-          () => undefined,
-        )) ?? DEFAULT_HEARTBEAT_TIMEOUT_S;
+        (await heartbeatTimeoutSeconds(
+          d.aws.autoScaling,
+          ev.autoScalingGroupName,
+          ev.lifecycleHookName,
+        ).catch(() => undefined)) ?? DEFAULT_HEARTBEAT_TIMEOUT_S;
       heartbeats = startHeartbeats(d, ref, timeout);
       const drain = await drainNode(d.k8s, target.nodeName, drainOptions(d, { reason: 'asg-termination' }));
       const outOfTime = !drain.complete && d.timeLeftMs() < 1000;
@@ -110,20 +119,30 @@ export async function onLifecycleTerminate(ev: LifecycleTerminateEvent, d: Actio
       if (outOfTime && withinDrainTimeout && !d.dryRun && (await requeue(ev, d, 0))) {
         await heartbeats.beat();
         return {
-          ...report({ ...base, nodeName: target.nodeName }, 'continued', `${target.nodeName}: drain continues in the next invocation`),
+          ...report(
+            { ...base, nodeName: target.nodeName },
+            'continued',
+            `${target.nodeName}: drain continues in the next invocation`,
+          ),
           actions: [drainSummary(drain), 're-queued; lifecycle action kept alive by heartbeats'],
           drain,
         };
       }
       lifecycle.why = drain.complete ? 'drained' : 'drain incomplete; the instance is leaving anyway';
       result = {
-        ...report({ ...base, nodeName: target.nodeName }, 'handled', `${target.nodeName}: ${drainSummary(drain)}`),
+        ...report(
+          { ...base, nodeName: target.nodeName },
+          'handled',
+          `${target.nodeName}: ${drainSummary(drain)}`,
+        ),
         actions: [drainSummary(drain)],
         drain,
       };
     }
   } catch (err) {
-    d.logger.error('terminate hook: drain failed; completing the lifecycle action anyway', { error: String(err) });
+    d.logger.error('terminate hook: drain failed; completing the lifecycle action anyway', {
+      error: String(err),
+    });
     lifecycle.why = `drain failed: ${String(err)}`;
     result = { ...report(base, 'failed', `drain failed: ${String(err)}`), error: String(err) };
   } finally {
@@ -132,7 +151,9 @@ export async function onLifecycleTerminate(ev: LifecycleTerminateEvent, d: Actio
   }
   await complete(d, ref, 'CONTINUE', lifecycle);
   result.lifecycle = lifecycle;
-  result.actions.push(`lifecycle action ${lifecycle.completed ? 'completed' : 'would complete'}: CONTINUE (${lifecycle.why})`);
+  result.actions.push(
+    `lifecycle action ${lifecycle.completed ? 'completed' : 'would complete'}: CONTINUE (${lifecycle.why})`,
+  );
   return result;
 }
 
@@ -174,7 +195,10 @@ export async function onLifecycleLaunch(ev: LifecycleLaunchEvent, d: ActionDeps)
     if (d.timeLeftMs() < LAUNCH_POLL_MS + 1000) {
       if (!d.dryRun && (await requeue(ev, d, 10))) {
         await recordHeartbeat(d.aws.autoScaling, ref).catch(() => undefined);
-        return { ...report(base, 'continued', `${ev.instanceId}: still waiting for the node; re-queued`), lifecycle };
+        return {
+          ...report(base, 'continued', `${ev.instanceId}: still waiting for the node; re-queued`),
+          lifecycle,
+        };
       }
       lifecycle.why = 'out of time and no re-queue configured: left to the hook default result';
       return { ...report(base, 'failed', lifecycle.why), lifecycle };

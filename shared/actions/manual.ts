@@ -5,6 +5,7 @@ import { annotateNode } from '../k8s/annotate.ts';
 import { drainOptions } from './drain-options.ts';
 
 export const MANUAL_REASON_ANNOTATION = 'spotguard.io/manual-reason';
+
 import { drainSummary } from './interruption.ts';
 import { type ActionDeps, type HandleReport, report } from './types.ts';
 
@@ -13,7 +14,8 @@ export async function onManual(ev: ManualEvent, d: ActionDeps): Promise<HandleRe
   let nodeName = ev.nodeName;
   if (!nodeName && ev.instanceId) {
     const resolution = await d.resolver.resolve(ev.instanceId);
-    if (resolution.status !== 'found') return report(base, 'not-found', `${ev.instanceId}: ${resolution.reason}`);
+    if (resolution.status !== 'found')
+      return report(base, 'not-found', `${ev.instanceId}: ${resolution.reason}`);
     nodeName = resolution.nodeName;
   }
   if (!nodeName) return report(base, 'failed', 'manual request names no node and no instance');
@@ -22,7 +24,11 @@ export async function onManual(ev: ManualEvent, d: ActionDeps): Promise<HandleRe
   if (ev.action === 'status') {
     const status = await nodeDrainStatus(d.k8s, nodeName);
     return {
-      ...report({ ...base, nodeName }, 'handled', `${nodeName}: ${status.exists ? describeStatus(status) : 'no such node'}`),
+      ...report(
+        { ...base, nodeName },
+        'handled',
+        `${nodeName}: ${status.exists ? describeStatus(status) : 'no such node'}`,
+      ),
       status,
     };
   }
@@ -31,11 +37,17 @@ export async function onManual(ev: ManualEvent, d: ActionDeps): Promise<HandleRe
       onlyIfCordonedBy: ev.force ? 'anyone' : 'spotguard',
       reason: ev.reason ?? `manual uncordon${who}`,
     });
-    return { ...report({ ...base, nodeName }, 'handled', `${nodeName}: ${uncordon.detail}`), uncordon, actions: [uncordon.detail] };
+    return {
+      ...report({ ...base, nodeName }, 'handled', `${nodeName}: ${uncordon.detail}`),
+      uncordon,
+      actions: [uncordon.detail],
+    };
   }
   // The taint says "manual"; the operator's words go on the node too, for whoever looks next.
   if (!d.dryRun && !ev.dryRun) {
-    await annotateNode(d.k8s, nodeName, { [MANUAL_REASON_ANNOTATION]: `${ev.reason ?? 'manual drain'}${who}` });
+    await annotateNode(d.k8s, nodeName, {
+      [MANUAL_REASON_ANNOTATION]: `${ev.reason ?? 'manual drain'}${who}`,
+    });
   }
   const drain = await drainNode(
     d.k8s,
@@ -52,7 +64,11 @@ export async function onManual(ev: ManualEvent, d: ActionDeps): Promise<HandleRe
     ),
   );
   return {
-    ...report({ ...base, nodeName }, drain.complete || drain.dryRun ? 'handled' : 'failed', `${nodeName}: ${drainSummary(drain)}`),
+    ...report(
+      { ...base, nodeName },
+      drain.complete || drain.dryRun ? 'handled' : 'failed',
+      `${nodeName}: ${drainSummary(drain)}`,
+    ),
     actions: [drainSummary(drain)],
     drain,
   };

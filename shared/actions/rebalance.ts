@@ -12,20 +12,31 @@ import { type ActionDeps, type HandleReport, report } from './types.ts';
 const REASON = 'rebalance-recommendation';
 const REPLACEMENT_POLL_MS = 2000;
 
-export function rebalancePolicyFor(group: GroupInfo | undefined, fallback: RebalancePolicy): {
+export function rebalancePolicyFor(
+  group: GroupInfo | undefined,
+  fallback: RebalancePolicy,
+): {
   policy: RebalancePolicy;
   note?: string;
 } {
   const tagged = group?.tags[groupTags.rebalancePolicy];
-  const policy = (rebalancePolicies as readonly string[]).includes(tagged ?? '') ? (tagged as RebalancePolicy) : fallback;
+  const policy = (rebalancePolicies as readonly string[]).includes(tagged ?? '')
+    ? (tagged as RebalancePolicy)
+    : fallback;
   if (policy === 'replace-then-drain' && group?.capacityRebalance) {
     // The group already launches a replacement and then terminates through the terminate hook.
-    return { policy: 'cordon', note: `${group.name} has Capacity Rebalancing: the group does make-before-break` };
+    return {
+      policy: 'cordon',
+      note: `${group.name} has Capacity Rebalancing: the group does make-before-break`,
+    };
   }
   return { policy };
 }
 
-export async function onRebalanceRecommendation(ev: RebalanceRecommendationEvent, d: ActionDeps): Promise<HandleReport> {
+export async function onRebalanceRecommendation(
+  ev: RebalanceRecommendationEvent,
+  d: ActionDeps,
+): Promise<HandleReport> {
   const target = await resolveTarget(ev, ev.instanceId, d);
   if (!target.ok) return target.report;
   const { nodeName, instance } = target;
@@ -45,7 +56,9 @@ export async function onRebalanceRecommendation(ev: RebalanceRecommendationEvent
         excludeFromLoadBalancers: d.config.excludeFromLoadBalancers,
       });
     }
-    actions.push(`policy cordon: ${d.dryRun ? 'would cordon' : 'cordoned and tainted'} spotguard.io/${REASON}`);
+    actions.push(
+      `policy cordon: ${d.dryRun ? 'would cordon' : 'cordoned and tainted'} spotguard.io/${REASON}`,
+    );
     return { ...report(base, 'handled', `${nodeName}: cordoned (rebalance recommendation)`), actions };
   }
 
@@ -53,7 +66,11 @@ export async function onRebalanceRecommendation(ev: RebalanceRecommendationEvent
     const ready = await launchReplacementAndWait(d, group, nodeName);
     actions.push(ready.detail);
     if (!ready.ok) {
-      await cordonNode(d.k8s, nodeName, { reason: REASON, holder: d.holder, taintEffect: d.config.taintEffect });
+      await cordonNode(d.k8s, nodeName, {
+        reason: REASON,
+        holder: d.holder,
+        taintEffect: d.config.taintEffect,
+      });
       actions.push('cordoned; the drain waits for the interruption or the group');
       return { ...report(base, 'handled', `${nodeName}: cordoned, replacement not Ready in time`), actions };
     }
@@ -77,7 +94,9 @@ async function launchReplacementAndWait(d: ActionDeps, group: GroupInfo, exclude
   while (d.timeLeftMs() > REPLACEMENT_POLL_MS + 30_000) {
     await new Promise((r) => setTimeout(r, REPLACEMENT_POLL_MS));
     const now = await describeGroup(d.aws.autoScaling, group.name);
-    const fresh = (now?.instances ?? []).filter((i) => !before.has(i.instanceId) && i.lifecycleState === 'InService');
+    const fresh = (now?.instances ?? []).filter(
+      (i) => !before.has(i.instanceId) && i.lifecycleState === 'InService',
+    );
     for (const instance of fresh) {
       const node = await d.resolver.resolve(instance.instanceId, { refresh: true });
       if (
@@ -85,7 +104,10 @@ async function launchReplacementAndWait(d: ActionDeps, group: GroupInfo, exclude
         node.nodeName !== exclude &&
         (node.node.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')
       ) {
-        return { ok: true, detail: `replacement ${instance.instanceId} (${node.nodeName}) Ready in ${group.name}` };
+        return {
+          ok: true,
+          detail: `replacement ${instance.instanceId} (${node.nodeName}) Ready in ${group.name}`,
+        };
       }
     }
   }

@@ -16,7 +16,10 @@ export async function resolveTarget(event: DomainEvent, instanceId: string, d: A
   const base = { kind: event.kind, dedupKey: event.dedupKey, instanceId };
   const resolution = await d.resolver.resolve(instanceId);
   if (resolution.status !== 'found') {
-    d.logger.info('instance is not a node of this cluster: ignored', { instanceId, reason: resolution.reason });
+    d.logger.info('instance is not a node of this cluster: ignored', {
+      instanceId,
+      reason: resolution.reason,
+    });
     return { ok: false, report: report(base, 'not-found', `${instanceId}: ${resolution.reason}`) };
   }
   const { key, value } = d.config.managedTag;

@@ -1,5 +1,7 @@
 // Applies the capacity plans: one replacement per interrupted instance, plus a scale-out of a
 // single-zone group when pods pinned to the zone would have nowhere to go.
+
+import type { ActionDeps } from '../actions/types.ts';
 import {
   describeGroup,
   describeManagedGroups,
@@ -7,7 +9,6 @@ import {
   setDesiredCapacity,
 } from '../aws/autoscaling.ts';
 import type { InstanceInfo } from '../aws/instances.ts';
-import type { ActionDeps } from '../actions/types.ts';
 import { annotateNode } from '../k8s/annotate.ts';
 import { metricNames } from '../observability.ts';
 import { planReplacement, planZonalCapacity, type ReplacementPlan, type ZonalScaleOut } from './planner.ts';
@@ -30,7 +31,9 @@ export async function replaceCapacity(
   const actions: string[] = [];
   const groupName = instance.autoScalingGroupName;
   const group = groupName ? await describeGroup(d.aws.autoScaling, groupName) : undefined;
-  const mode = (group?.tags['spotguard.io/replacement-mode'] as typeof d.config.replacementMode) ?? d.config.replacementMode;
+  const mode =
+    (group?.tags['spotguard.io/replacement-mode'] as typeof d.config.replacementMode) ??
+    d.config.replacementMode;
   const replacement = planReplacement({
     instanceId: instance.instanceId,
     group,

@@ -21,9 +21,14 @@ export function planReplacement(input: {
 }): ReplacementPlan {
   const { group, mode, instanceId } = input;
   if (mode === 'none') return { action: 'none', reason: 'replacement disabled (REPLACEMENT_MODE=none)' };
-  if (!group) return { action: 'none', reason: 'instance is not in an Auto Scaling group (standalone or detached)' };
+  if (!group)
+    return { action: 'none', reason: 'instance is not in an Auto Scaling group (standalone or detached)' };
   if (input.alreadyRequested) {
-    return { action: 'none', group: group.name, reason: 'a replacement was already requested for this instance' };
+    return {
+      action: 'none',
+      group: group.name,
+      reason: 'a replacement was already requested for this instance',
+    };
   }
   const member = group.instances.find((i) => i.instanceId === instanceId);
   if (!member) return { action: 'none', group: group.name, reason: 'instance already left the group' };
@@ -42,7 +47,11 @@ export function planReplacement(input: {
     };
   }
   if (mode === 'detach') {
-    return { action: 'detach', group: group.name, reason: 'detach with ShouldDecrementDesiredCapacity=false' };
+    return {
+      action: 'detach',
+      group: group.name,
+      reason: 'detach with ShouldDecrementDesiredCapacity=false',
+    };
   }
   if (group.desiredCapacity >= group.maxSize) {
     return { action: 'none', group: group.name, reason: `group at max size (${group.maxSize})` };
@@ -86,10 +95,16 @@ export function planZonalCapacity(input: {
       out.push({ zone: need.zone, action: 'none', reason: `a Ready node with room exists in ${need.zone}` });
       continue;
     }
-    const singleZone = input.groups.filter((g) => g.availabilityZones.length === 1 && g.availabilityZones[0] === need.zone);
+    const singleZone = input.groups.filter(
+      (g) => g.availabilityZones.length === 1 && g.availabilityZones[0] === need.zone,
+    );
     const rep = input.replacement;
     if (rep.action !== 'none' && singleZone.some((g) => g.name === rep.group)) {
-      out.push({ zone: need.zone, action: 'none', reason: `the replacement from ${rep.group} launches into ${need.zone}` });
+      out.push({
+        zone: need.zone,
+        action: 'none',
+        reason: `the replacement from ${rep.group} launches into ${need.zone}`,
+      });
       continue;
     }
     const group = singleZone.find((g) => (desired.get(g.name) ?? 0) < g.maxSize);

@@ -44,12 +44,17 @@ export async function zonalPodsOnNode(k8s: KubeClients, nodeName: string): Promi
 
 function schedulable(node: V1Node): boolean {
   if (node.spec?.unschedulable) return false;
-  if ((node.spec?.taints ?? []).some((t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute')) return false;
+  if ((node.spec?.taints ?? []).some((t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute'))
+    return false;
   return (node.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
 /** Per zone: how many Ready, schedulable, untainted nodes (other than `exclude`) have a free pod slot. */
-export async function nodesWithRoomByZone(k8s: KubeClients, zones: string[], exclude: string): Promise<Map<string, number>> {
+export async function nodesWithRoomByZone(
+  k8s: KubeClients,
+  zones: string[],
+  exclude: string,
+): Promise<Map<string, number>> {
   const room = new Map<string, number>();
   for (const zone of zones) {
     const nodes = await k8s.core.listNode({ labelSelector: `topology.kubernetes.io/zone=${zone}` });

@@ -39,12 +39,19 @@ describe('rebalancePolicyFor', () => {
     instances: [],
   });
   it('uses the group tag over the default, and ignores an unknown tag value', () => {
-    expect(rebalancePolicyFor(g({ 'spotguard.io/rebalance-policy': 'drain' }), 'cordon').policy).toBe('drain');
-    expect(rebalancePolicyFor(g({ 'spotguard.io/rebalance-policy': 'yolo' }), 'cordon').policy).toBe('cordon');
+    expect(rebalancePolicyFor(g({ 'spotguard.io/rebalance-policy': 'drain' }), 'cordon').policy).toBe(
+      'drain',
+    );
+    expect(rebalancePolicyFor(g({ 'spotguard.io/rebalance-policy': 'yolo' }), 'cordon').policy).toBe(
+      'cordon',
+    );
     expect(rebalancePolicyFor(undefined, 'drain').policy).toBe('drain');
   });
   it('does not fight Capacity Rebalancing: replace-then-drain becomes cordon with a note', () => {
-    const out = rebalancePolicyFor(g({ 'spotguard.io/rebalance-policy': 'replace-then-drain' }, true), 'cordon');
+    const out = rebalancePolicyFor(
+      g({ 'spotguard.io/rebalance-policy': 'replace-then-drain' }, true),
+      'cordon',
+    );
     expect(out.policy).toBe('cordon');
     expect(out.note).toMatch(/Capacity Rebalancing/);
   });

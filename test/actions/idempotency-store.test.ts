@@ -22,7 +22,8 @@ afterAll(async () => {
 });
 
 describe('ConfigMapCacheClient', () => {
-  const client = () => new ConfigMapCacheClient({ core: async () => k8s.core, namespace: NS, now: () => now });
+  const client = () =>
+    new ConfigMapCacheClient({ core: async () => k8s.core, namespace: NS, now: () => now });
 
   it('SET NX succeeds once, then refuses while the record lives, and GET returns the value', async () => {
     const c = client();
@@ -59,7 +60,9 @@ describe('ConfigMapCacheClient', () => {
         return { handled: event.n };
       },
       {
-        persistenceStore: new CachePersistenceLayer({ client: new ConfigMapCacheClient({ core: async () => k8s.core, namespace: NS }) }),
+        persistenceStore: new CachePersistenceLayer({
+          client: new ConfigMapCacheClient({ core: async () => k8s.core, namespace: NS }),
+        }),
         config: new IdempotencyConfig({ eventKeyJmesPath: 'dedupKey', expiresAfterSeconds: 60 }),
       },
     );

@@ -24,7 +24,11 @@ describe('planReplacement', () => {
   it.each([
     ['detach mode, member InService', { mode: 'detach' as const, group: group() }, 'detach'],
     ['increment mode below max', { mode: 'increment' as const, group: group() }, 'increment'],
-    ['increment mode at max size', { mode: 'increment' as const, group: group({ desiredCapacity: 5 }) }, 'none'],
+    [
+      'increment mode at max size',
+      { mode: 'increment' as const, group: group({ desiredCapacity: 5 }) },
+      'none',
+    ],
     ['mode none', { mode: 'none' as const, group: group() }, 'none'],
     ['no group (standalone or detached)', { mode: 'detach' as const, group: undefined }, 'none'],
     [
@@ -37,7 +41,9 @@ describe('planReplacement', () => {
       {
         mode: 'detach' as const,
         group: group({
-          instances: [{ instanceId: victim, availabilityZone: 'us-east-1b', lifecycleState: 'Terminating:Wait' }],
+          instances: [
+            { instanceId: victim, availabilityZone: 'us-east-1b', lifecycleState: 'Terminating:Wait' },
+          ],
         }),
       },
       'none',
@@ -56,7 +62,11 @@ describe('planReplacement', () => {
       },
       'none',
     ],
-    ['Capacity Rebalancing on, nothing launched yet', { mode: 'detach' as const, group: group({ capacityRebalance: true }) }, 'detach'],
+    [
+      'Capacity Rebalancing on, nothing launched yet',
+      { mode: 'detach' as const, group: group({ capacityRebalance: true }) },
+      'detach',
+    ],
   ])('%s → %s', (_name, input, action) => {
     const plan = planReplacement({ instanceId: victim, alreadyRequested: false, ...input });
     expect(plan.action).toBe(action);
@@ -64,11 +74,16 @@ describe('planReplacement', () => {
   });
 
   it('never asks twice for the same instance', () => {
-    expect(planReplacement({ instanceId: victim, group: group(), mode: 'increment', alreadyRequested: true }).action).toBe('none');
+    expect(
+      planReplacement({ instanceId: victim, group: group(), mode: 'increment', alreadyRequested: true })
+        .action,
+    ).toBe('none');
   });
 
   it('increment raises desired by exactly one', () => {
-    expect(planReplacement({ instanceId: victim, group: group(), mode: 'increment', alreadyRequested: false })).toMatchObject({
+    expect(
+      planReplacement({ instanceId: victim, group: group(), mode: 'increment', alreadyRequested: false }),
+    ).toMatchObject({
       newDesired: 3,
       group: 'spot-b',
     });
@@ -84,7 +99,12 @@ describe('planZonalCapacity', () => {
   const need = [{ zone: 'us-east-1b', pods: ['default/db-0', 'default/db-1'] }];
 
   it('does nothing when a node in the zone has room', () => {
-    const out = planZonalCapacity({ needs: need, nodesWithRoom: new Map([['us-east-1b', 1]]), groups, replacement: { action: 'none', reason: '' } });
+    const out = planZonalCapacity({
+      needs: need,
+      nodesWithRoom: new Map([['us-east-1b', 1]]),
+      groups,
+      replacement: { action: 'none', reason: '' },
+    });
     expect(out).toEqual([expect.objectContaining({ action: 'none', zone: 'us-east-1b' })]);
   });
 
@@ -116,12 +136,26 @@ describe('planZonalCapacity', () => {
       replacement: { action: 'none', reason: '' },
     });
     expect(atMax[0]).toMatchObject({ action: 'unresolved' });
-    const none = planZonalCapacity({ needs: need, nodesWithRoom: new Map(), groups: [groups[2]!], replacement: { action: 'none', reason: '' } });
+    const none = planZonalCapacity({
+      needs: need,
+      nodesWithRoom: new Map(),
+      groups: [groups[2]!],
+      replacement: { action: 'none', reason: '' },
+    });
     expect(none[0]).toMatchObject({ action: 'unresolved' });
-    expect((none[0] as { reason: string }).reason).toMatch(/no Auto Scaling group launches only into us-east-1b/);
+    expect((none[0] as { reason: string }).reason).toMatch(
+      /no Auto Scaling group launches only into us-east-1b/,
+    );
   });
 
   it('skips zones without pinned pods', () => {
-    expect(planZonalCapacity({ needs: [{ zone: 'us-east-1b', pods: [] }], nodesWithRoom: new Map(), groups, replacement: { action: 'none', reason: '' } })).toEqual([]);
+    expect(
+      planZonalCapacity({
+        needs: [{ zone: 'us-east-1b', pods: [] }],
+        nodesWithRoom: new Map(),
+        groups,
+        replacement: { action: 'none', reason: '' },
+      }),
+    ).toEqual([]);
   });
 });

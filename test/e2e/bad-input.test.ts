@@ -28,7 +28,9 @@ const malformedItn = {
 it('a malformed direct event fails with an error naming the field and changes nothing', async () => {
   await expect(e.bridge.invoke('spot-interruption', malformedItn)).rejects.toThrow(/detail\.instance-action/);
   // Only reads could have happened (none expected): no node was patched, nothing evicted.
-  const patches = Object.entries(e.sim.kubeRequests.byKey()).filter(([k]) => /^(patch|create|delete|update)/.test(k));
+  const patches = Object.entries(e.sim.kubeRequests.byKey()).filter(([k]) =>
+    /^(patch|create|delete|update)/.test(k),
+  );
   expect(patches.filter(([k]) => /nodes|eviction/.test(k))).toEqual([]);
   // Lambda's async retries would fail the same way, then the event lands in the function's DLQ.
   expect(e.bridge.invocations.at(-1)!.error).toMatch(/expected one of terminate\|stop\|hibernate/);
@@ -48,11 +50,22 @@ it('a malformed SQS record fails alone, is redelivered, then dead-lettered; the 
     detail: { 'instance-id': node.instanceId, state: 'pending' },
   };
   e.sim.sqs.sendMessage('spotguard-state-change', JSON.stringify(good));
-  e.sim.sqs.sendMessage('spotguard-state-change', '{"detail-type": "EC2 Instance State-change Notification", "source": "aws.ec2"');
-  await e.sim.waitFor(() => e.bridge.deadLetters()['spotguard-state-change-dlq'] === 1, 60_000, 'bad record dead-lettered');
+  e.sim.sqs.sendMessage(
+    'spotguard-state-change',
+    '{"detail-type": "EC2 Instance State-change Notification", "source": "aws.ec2"',
+  );
+  await e.sim.waitFor(
+    () => e.bridge.deadLetters()['spotguard-state-change-dlq'] === 1,
+    60_000,
+    'bad record dead-lettered',
+  );
   const failures = e.bridge.invocations
     .filter((i) => i.functionName === 'state-change')
     .flatMap((i) => (i.result as { batchItemFailures?: unknown[] } | undefined)?.batchItemFailures ?? []);
   expect(failures.length).toBeGreaterThanOrEqual(3); // maxReceiveCount 3, then the DLQ
-  expect(e.reports().some((r) => r.kind === 'state-change' && r.instanceId === node.instanceId && r.outcome === 'ignored')).toBe(true);
+  expect(
+    e
+      .reports()
+      .some((r) => r.kind === 'state-change' && r.instanceId === node.instanceId && r.outcome === 'ignored'),
+  ).toBe(true);
 }, 90_000);

@@ -2,11 +2,11 @@
 // deployed: direct invokes and SQS queues), and the observations tests assert on — all through real
 // clients (client-node, SDK v3) and the simulator's own state.
 import type { KubeConfig } from '@kubernetes/client-node';
+import type { HandleReport } from '../../shared/actions/types.ts';
 import { type KubeClients, kubeClientsFromConfig } from '../../shared/k8s/client.ts';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../../sim/index.ts';
-import { connectLambdas, type LambdaBridge, type LambdaBridgeOptions } from '../../sim/lambda-bridge.ts';
-import type { HandleReport } from '../../shared/actions/types.ts';
 import type { KObject } from '../../sim/k8s/store.ts';
+import { connectLambdas, type LambdaBridge, type LambdaBridgeOptions } from '../../sim/lambda-bridge.ts';
 
 export interface E2E {
   sim: Simulator;
@@ -49,7 +49,9 @@ export async function startE2E(opts: SimulatorOptions, bridgeOpts: LambdaBridgeO
     k8s: kubeClientsFromConfig(kc),
     emf,
     reports: () =>
-      bridge.invocations.flatMap((i) => ((i.result as { reports?: HandleReport[] } | undefined)?.reports ?? [])),
+      bridge.invocations.flatMap(
+        (i) => (i.result as { reports?: HandleReport[] } | undefined)?.reports ?? [],
+      ),
     async stop() {
       // Let in-flight invocations finish before the simulator goes away under them.
       await bridge.idle(10_000).catch(() => undefined);
@@ -65,7 +67,8 @@ export function metricTotal(emf: Array<Record<string, unknown>>, name: string): 
   return emf.reduce((n, line) => n + (typeof line[name] === 'number' ? (line[name] as number) : 0), 0);
 }
 
-export const nodeOf = (sim: Simulator, instanceId: string) => sim.aws.instance(instanceId)?.privateDnsName ?? '';
+export const nodeOf = (sim: Simulator, instanceId: string) =>
+  sim.aws.instance(instanceId)?.privateDnsName ?? '';
 
 export function podsOn(sim: Simulator, nodeName: string): KObject[] {
   return sim.store.list('pods', { nodeName }).filter((p) => !p.metadata.deletionTimestamp);
@@ -77,14 +80,21 @@ export function eventsAbout(sim: Simulator, kind: string, name: string): KObject
     .filter((e) => e.involvedObject?.kind === kind && e.involvedObject?.name === name);
 }
 
-export function readyPods(sim: Simulator, namespace: string, labelKey: string, labelValue: string): KObject[] {
+export function readyPods(
+  sim: Simulator,
+  namespace: string,
+  labelKey: string,
+  labelValue: string,
+): KObject[] {
   return sim.store
     .list('pods', { namespace })
     .filter(
       (p) =>
         p.metadata.labels?.[labelKey] === labelValue &&
         !p.metadata.deletionTimestamp &&
-        (p.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True'),
+        (p.status?.conditions ?? []).some(
+          (c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True',
+        ),
     );
 }
 
@@ -97,7 +107,11 @@ export type Manifest = {
 };
 
 /** A Deployment with a PDB (maxUnavailable 1), the shape most spot workloads have. */
-export function deploymentWithPdb(name: string, replicas: number, extra: { namespace?: string; grace?: number } = {}): Manifest[] {
+export function deploymentWithPdb(
+  name: string,
+  replicas: number,
+  extra: { namespace?: string; grace?: number } = {},
+): Manifest[] {
   const namespace = extra.namespace ?? 'default';
   return [
     {
@@ -141,13 +155,19 @@ export function zonalStatefulSet(name: string, replicas: number, zone: string): 
           spec: {
             nodeSelector: { 'topology.kubernetes.io/zone': zone },
             terminationGracePeriodSeconds: 5,
-            containers: [{ name: 'db', image: 'postgres:17', volumeMounts: [{ name: 'data', mountPath: '/data' }] }],
+            containers: [
+              { name: 'db', image: 'postgres:17', volumeMounts: [{ name: 'data', mountPath: '/data' }] },
+            ],
           },
         },
         volumeClaimTemplates: [
           {
             metadata: { name: 'data' },
-            spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'gp3', resources: { requests: { storage: '10Gi' } } },
+            spec: {
+              accessModes: ['ReadWriteOnce'],
+              storageClassName: 'gp3',
+              resources: { requests: { storage: '10Gi' } },
+            },
           },
         ],
       },

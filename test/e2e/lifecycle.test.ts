@@ -30,7 +30,9 @@ beforeAll(async () => {
             capacityType: 'SPOT',
             desired: 3,
             max: 6,
-            lifecycleHooks: [{ name: HOOK, transition: 'terminate', heartbeatTimeout: 3, defaultResult: 'CONTINUE' }],
+            lifecycleHooks: [
+              { name: HOOK, transition: 'terminate', heartbeatTimeout: 3, defaultResult: 'CONTINUE' },
+            ],
           },
           {
             name: 'ondemand-b',
@@ -40,7 +42,12 @@ beforeAll(async () => {
             max: 6,
             lifecycleHooks: [
               { name: HOOK, transition: 'terminate', heartbeatTimeout: 60, defaultResult: 'CONTINUE' },
-              { name: 'spotguard-launch', transition: 'launch', heartbeatTimeout: 60, defaultResult: 'ABANDON' },
+              {
+                name: 'spotguard-launch',
+                transition: 'launch',
+                heartbeatTimeout: 60,
+                defaultResult: 'ABANDON',
+              },
             ],
           },
         ],
@@ -135,7 +142,11 @@ describe('launch lifecycle hook', () => {
     expect(report.lifecycle).toMatchObject({ result: 'CONTINUE', completed: true });
     const node = e.sim.store.get('nodes', undefined, report.nodeName!)!;
     expect(node.status.conditions.find((c: { type: string }) => c.type === 'Ready').status).toBe('True');
-    await e.sim.waitFor(() => e.sim.aws.instance(report.instanceId!)?.lifecycleState === 'InService', 10_000, 'InService');
+    await e.sim.waitFor(
+      () => e.sim.aws.instance(report.instanceId!)?.lifecycleState === 'InService',
+      10_000,
+      'InService',
+    );
   }, 45_000);
 });
 
@@ -160,9 +171,13 @@ describe('overlapping events for one instance', () => {
     await e.sim.waitFor(() => e.sim.aws.instance(instanceId)?.state === 'terminated', 40_000, 'terminated');
     await e.bridge.idle(30_000);
     const mine = e.reports().filter((r) => r.instanceId === instanceId);
-    const drainsThatEvicted = mine.filter((r) => r.drain && !r.drain.joinedExistingDrain && r.drain.pods.some((p) => p.outcome === 'evicted'));
+    const drainsThatEvicted = mine.filter(
+      (r) => r.drain && !r.drain.joinedExistingDrain && r.drain.pods.some((p) => p.outcome === 'evicted'),
+    );
     expect(drainsThatEvicted).toHaveLength(1);
-    const evicted = mine.flatMap((r) => (r.drain && !r.drain.joinedExistingDrain ? r.drain.pods : [])).filter((p) => p.outcome === 'evicted');
+    const evicted = mine
+      .flatMap((r) => (r.drain && !r.drain.joinedExistingDrain ? r.drain.pods : []))
+      .filter((p) => p.outcome === 'evicted');
     expect(new Set(evicted.map((p) => `${p.namespace}/${p.name}`)).size).toBe(evicted.length);
     expect(completions() - completedBefore).toBe(1);
     expect(mine.some((r) => r.kind === 'state-change')).toBe(true);

@@ -1,11 +1,19 @@
 // Spot interruption warning, end to end: simulator ITN → real Lambda handler → cordon, taint,
 // drain, replacement; also the SQS-wrapped form, redelivery, stop/hibernate and foreign instances.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { processInput } from '../../shared/runtime.ts';
-import { createRuntime } from '../../shared/runtime.ts';
-import { loadConfig } from '../../shared/config.ts';
 import { awsClients } from '../../shared/aws/clients.ts';
-import { deploymentWithPdb, type E2E, eventsAbout, metricTotal, nodeOf, podsOn, readyPods, startE2E } from './harness.ts';
+import { loadConfig } from '../../shared/config.ts';
+import { createRuntime, processInput } from '../../shared/runtime.ts';
+import {
+  deploymentWithPdb,
+  type E2E,
+  eventsAbout,
+  metricTotal,
+  nodeOf,
+  podsOn,
+  readyPods,
+  startE2E,
+} from './harness.ts';
 
 let e: E2E;
 
@@ -15,9 +23,23 @@ beforeAll(async () => {
       cluster: { name: 'e2e-itn', region: 'us-east-1', zones: ['us-east-1a', 'us-east-1b', 'us-east-1c'] },
       nodeGroups: [
         // Without Capacity Rebalancing the group would replace only after the instance is gone: spotguard detaches.
-        { name: 'spot-a', zone: 'us-east-1a', capacityType: 'SPOT', desired: 2, max: 5, capacityRebalance: false },
+        {
+          name: 'spot-a',
+          zone: 'us-east-1a',
+          capacityType: 'SPOT',
+          desired: 2,
+          max: 5,
+          capacityRebalance: false,
+        },
         // With it, the group starts replacing at the notice: spotguard must not add a second replacement.
-        { name: 'spot-b', zone: 'us-east-1b', capacityType: 'SPOT', desired: 2, max: 5, capacityRebalance: true },
+        {
+          name: 'spot-b',
+          zone: 'us-east-1b',
+          capacityType: 'SPOT',
+          desired: 2,
+          max: 5,
+          capacityRebalance: true,
+        },
         { name: 'spot-c', zone: 'us-east-1c', capacityType: 'SPOT', desired: 2, max: 5 },
       ],
       workloads: [...deploymentWithPdb('web', 6), ...deploymentWithPdb('api', 4)],
@@ -43,7 +65,9 @@ function busiestNode(group: string): { instanceId: string; node: string } {
 describe('spot interruption warning (terminate)', () => {
   it('cordons and taints the node, evicts its pods, launches a replacement and emits metrics and events', async () => {
     const { instanceId, node } = busiestNode('spot-a');
-    const podsBefore = podsOn(e.sim, node).filter((p) => !p.metadata.ownerReferences?.some((o: { kind: string }) => o.kind === 'DaemonSet'));
+    const podsBefore = podsOn(e.sim, node).filter(
+      (p) => !p.metadata.ownerReferences?.some((o: { kind: string }) => o.kind === 'DaemonSet'),
+    );
     expect(podsBefore.length).toBeGreaterThan(0);
     const groupBefore = e.sim.aws.group('spot-a')!;
     const membersBefore = new Set(groupBefore.instanceIds);
@@ -59,12 +83,22 @@ describe('spot interruption warning (terminate)', () => {
     const nodeObj = e.sim.store.get('nodes', undefined, node)!;
     expect(nodeObj.spec.unschedulable).toBe(true);
     expect(nodeObj.spec.taints).toEqual(
-      expect.arrayContaining([expect.objectContaining({ key: 'spotguard.io/spot-interruption', effect: 'NoSchedule' })]),
+      expect.arrayContaining([
+        expect.objectContaining({ key: 'spotguard.io/spot-interruption', effect: 'NoSchedule' }),
+      ]),
     );
     expect(nodeObj.metadata.annotations?.['spotguard.io/cordoned-by']).toBeTruthy();
     // Every evictable pod left the node and came back Ready elsewhere, within the PDBs.
-    expect(podsOn(e.sim, node).filter((p) => !p.metadata.ownerReferences?.some((o: { kind: string }) => o.kind === 'DaemonSet'))).toHaveLength(0);
-    await e.sim.waitFor(() => readyPods(e.sim, 'default', 'app', 'web').length === 6, 20_000, 'web ready again');
+    expect(
+      podsOn(e.sim, node).filter(
+        (p) => !p.metadata.ownerReferences?.some((o: { kind: string }) => o.kind === 'DaemonSet'),
+      ),
+    ).toHaveLength(0);
+    await e.sim.waitFor(
+      () => readyPods(e.sim, 'default', 'app', 'web').length === 6,
+      20_000,
+      'web ready again',
+    );
     // Replacement: detached from the group without lowering desired → the group launched a new instance.
     const group = e.sim.aws.group('spot-a')!;
     expect(group.instanceIds.has(instanceId)).toBe(false);
@@ -92,20 +126,30 @@ describe('spot interruption warning (terminate)', () => {
   }, 60_000);
 
   it('redelivery of the same event is a no-op: no second eviction, reported as duplicate', async () => {
-    const first = e.sim.events.emitted().find((ev) => ev['detail-type'] === 'EC2 Spot Instance Interruption Warning')!;
+    const first = e.sim.events
+      .emitted()
+      .find((ev) => ev['detail-type'] === 'EC2 Spot Instance Interruption Warning')!;
     expect(first).toBeDefined();
     const evictionsBefore = e.sim.kubeRequests.byKey();
-    const result = (await e.bridge.invoke('spot-interruption', first)) as { reports: Array<{ outcome: string }> };
+    const result = (await e.bridge.invoke('spot-interruption', first)) as {
+      reports: Array<{ outcome: string }>;
+    };
     expect(result.reports[0]!.outcome).toBe('duplicate');
     const evictionsAfter = e.sim.kubeRequests.byKey();
     const evictionCount = (m: Record<string, number>) =>
-      Object.entries(m).filter(([k]) => k.includes('eviction')).reduce((n, [, v]) => n + v, 0);
+      Object.entries(m)
+        .filter(([k]) => k.includes('eviction'))
+        .reduce((n, [, v]) => n + v, 0);
     expect(evictionCount(evictionsAfter)).toBe(evictionCount(evictionsBefore));
   }, 30_000);
 
   it('the SQS-wrapped form is handled the same way and reports no batch failures', async () => {
     const { instanceId, node } = busiestNode('spot-c');
-    const rt = await createRuntime({ config: loadConfig(process.env), k8s: e.k8s, aws: awsClients(e.sim.awsClientConfig()) });
+    const rt = await createRuntime({
+      config: loadConfig(process.env),
+      k8s: e.k8s,
+      aws: awsClients(e.sim.awsClientConfig()),
+    });
     const itn = {
       version: '0',
       id: '0b0c2f4e-52a1-4c3e-9a3e-1f2d3c4b5a69',
@@ -123,7 +167,12 @@ describe('spot interruption warning (terminate)', () => {
           messageId: 'c80e8021-a70a-42c7-a470-796e1186f753',
           receiptHandle: 'AQEBJQ+/u6NsnT5t8Q/VbVxgdUl4TMKZ5FqhksRdIQvLBhwNvADoBxYSOVeCBXdnS9P+',
           body: JSON.stringify(itn),
-          attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(Date.now()), SenderId: 'AIDAEXAMPLE', ApproximateFirstReceiveTimestamp: String(Date.now()) },
+          attributes: {
+            ApproximateReceiveCount: '1',
+            SentTimestamp: String(Date.now()),
+            SenderId: 'AIDAEXAMPLE',
+            ApproximateFirstReceiveTimestamp: String(Date.now()),
+          },
           messageAttributes: {},
           md5OfBody: 'e4e68fb7bd0e697a0ae8f1bb342846b3',
           eventSource: 'aws:sqs',
@@ -134,7 +183,11 @@ describe('spot interruption warning (terminate)', () => {
     };
     const result = await processInput(rt, sqsEvent, { holder: 'test-sqs', remainingMs: () => 60_000 });
     expect(result.batchItemFailures).toEqual([]);
-    expect(result.reports[0]).toMatchObject({ kind: 'spot-interruption', outcome: 'handled', nodeName: node });
+    expect(result.reports[0]).toMatchObject({
+      kind: 'spot-interruption',
+      outcome: 'handled',
+      nodeName: node,
+    });
     expect(e.sim.store.get('nodes', undefined, node)!.spec.unschedulable).toBe(true);
   }, 60_000);
 
@@ -170,7 +223,11 @@ describe('spot interruption warning (stop) then running', () => {
     expect(cordoned.spec.unschedulable).toBe(true);
     expect(cordoned.metadata.annotations?.['spotguard.io/coming-back']).toBe('true');
     // The instance stops when the notice runs out; start it again → state-change "running" → uncordon.
-    await e.sim.waitFor(() => e.sim.aws.instance(instanceId)?.state === 'stopped', 40_000, 'instance stopped');
+    await e.sim.waitFor(
+      () => e.sim.aws.instance(instanceId)?.state === 'stopped',
+      40_000,
+      'instance stopped',
+    );
     e.sim.aws.startInstance(instanceId);
     await e.sim.waitFor(
       () => e.reports().some((r) => r.instanceId === instanceId && r.kind === 'state-change' && r.uncordon),
@@ -179,7 +236,9 @@ describe('spot interruption warning (stop) then running', () => {
     );
     const back = e.sim.store.get('nodes', undefined, nodeOf(e.sim, instanceId))!;
     expect(back.spec.unschedulable).toBeFalsy();
-    expect((back.spec.taints ?? []).filter((t: { key: string }) => t.key.startsWith('spotguard.io/'))).toEqual([]);
+    expect(
+      (back.spec.taints ?? []).filter((t: { key: string }) => t.key.startsWith('spotguard.io/')),
+    ).toEqual([]);
     expect(back.metadata.annotations?.['spotguard.io/coming-back']).toBeUndefined();
   }, 90_000);
 });

@@ -14,7 +14,14 @@ beforeAll(async () => {
       nodeGroups: [
         { name: 'spot-a', zone: 'us-east-1a', capacityType: 'SPOT', desired: 2, max: 4 },
         // Zone b has exactly one node: nowhere else in b for the stateful pods to go.
-        { name: 'spot-b', zone: 'us-east-1b', capacityType: 'SPOT', desired: 1, max: 3, capacityRebalance: false },
+        {
+          name: 'spot-b',
+          zone: 'us-east-1b',
+          capacityType: 'SPOT',
+          desired: 1,
+          max: 3,
+          capacityRebalance: false,
+        },
         { name: 'spot-c', zone: 'us-east-1c', capacityType: 'SPOT', desired: 2, max: 4 },
       ],
       workloads: [...zonalStatefulSet('db', 2, 'us-east-1b'), ...deploymentWithPdb('web', 4)],
@@ -46,7 +53,9 @@ it('ITN for the zone-b node: stateful pods come back in zone b on the replacemen
     40_000,
     'ITN handled',
   );
-  const report = e.reports().find((r) => r.instanceId === victim!.instanceId && r.kind === 'spot-interruption')!;
+  const report = e
+    .reports()
+    .find((r) => r.instanceId === victim!.instanceId && r.kind === 'spot-interruption')!;
   expect(report.drain?.complete).toBe(true);
   // Stateful pods are evicted first and their volumes released before the drain reports done.
   const evictions = report.drain!.plan.evictions;
