@@ -19,6 +19,7 @@ import {
   splitKey,
   type Timers,
   WorkQueue,
+  writeStatus,
 } from './util.ts';
 import { attachmentName, buildVolumeAttachment, claimNamesOf } from './volumes.ts';
 
@@ -289,37 +290,35 @@ export class Kubelet {
     if (waiting && pod.status?.hostIP) return;
     const now = nowIso();
     const names = (pod.spec?.containers ?? []).map((c: { name: string }) => c.name);
-    this.store.mutate('pods', pod.metadata.namespace, pod.metadata.name, (draft) => {
-      const hostIP = nodeInternalIp(node);
-      draft.status = {
-        ...draft.status,
-        phase: 'Pending',
-        hostIP,
-        hostIPs: [{ ip: hostIP }],
-        startTime: draft.status?.startTime ?? now,
-        conditions: mergeConditions(
-          draft.status?.conditions,
-          now,
-          {
-            PodReadyToStartContainers: 'False',
-            Initialized: 'True',
-            Ready: 'False',
-            ContainersReady: 'False',
-            PodScheduled: 'True',
-          },
-          `containers with unready status: [${names.join(' ')}]`,
-        ),
-        containerStatuses: (draft.spec.containers ?? []).map((c: { name: string; image: string }) => ({
-          name: c.name,
-          image: c.image,
-          imageID: '',
-          ready: false,
-          started: false,
-          restartCount: 0,
-          state: { waiting: { reason: 'ContainerCreating' } },
-          lastState: {},
-        })),
-      };
+    const hostIP = nodeInternalIp(node);
+    writeStatus(this.store, 'pods', pod, {
+      ...pod.status,
+      phase: 'Pending',
+      hostIP,
+      hostIPs: [{ ip: hostIP }],
+      startTime: pod.status?.startTime ?? now,
+      conditions: mergeConditions(
+        pod.status?.conditions,
+        now,
+        {
+          PodReadyToStartContainers: 'False',
+          Initialized: 'True',
+          Ready: 'False',
+          ContainersReady: 'False',
+          PodScheduled: 'True',
+        },
+        `containers with unready status: [${names.join(' ')}]`,
+      ),
+      containerStatuses: (pod.spec.containers ?? []).map((c: { name: string; image: string }) => ({
+        name: c.name,
+        image: c.image,
+        imageID: '',
+        ready: false,
+        started: false,
+        restartCount: 0,
+        state: { waiting: { reason: 'ContainerCreating' } },
+        lastState: {},
+      })),
     });
   }
 
@@ -335,31 +334,27 @@ export class Kubelet {
     const now = nowIso();
     const hostIP = nodeInternalIp(node);
     const podIP = pod.spec.hostNetwork ? hostIP : this.nextPodIp(hostIP);
-    this.store.mutate('pods', namespace, name, (draft) => {
-      draft.status = {
-        ...draft.status,
-        phase: 'Running',
-        hostIP,
-        hostIPs: [{ ip: hostIP }],
-        podIP,
-        podIPs: [{ ip: podIP }],
-        startTime: draft.status?.startTime ?? now,
-        conditions: mergeConditions(draft.status?.conditions, now, {
-          PodReadyToStartContainers: 'True',
-          Initialized: 'True',
-          Ready: 'True',
-          ContainersReady: 'True',
-          PodScheduled: 'True',
-        }),
-        ...(draft.spec.initContainers?.length
-          ? {
-              initContainerStatuses: draft.spec.initContainers.map((c: Container) =>
-                terminatedStatus(c, now),
-              ),
-            }
-          : {}),
-        containerStatuses: (draft.spec.containers ?? []).map((c: Container) => runningStatus(c, now)),
-      };
+    writeStatus(this.store, 'pods', pod, {
+      ...pod.status,
+      phase: 'Running',
+      hostIP,
+      hostIPs: [{ ip: hostIP }],
+      podIP,
+      podIPs: [{ ip: podIP }],
+      startTime: pod.status?.startTime ?? now,
+      conditions: mergeConditions(pod.status?.conditions, now, {
+        PodReadyToStartContainers: 'True',
+        Initialized: 'True',
+        Ready: 'True',
+        ContainersReady: 'True',
+        PodScheduled: 'True',
+      }),
+      ...(pod.spec.initContainers?.length
+        ? {
+            initContainerStatuses: pod.spec.initContainers.map((c: Container) => terminatedStatus(c, now)),
+          }
+        : {}),
+      containerStatuses: (pod.spec.containers ?? []).map((c: Container) => runningStatus(c, now)),
     });
   }
 

@@ -44,7 +44,15 @@ import {
   type Usage,
   unschedulableMessage,
 } from './scheduler-plugins.ts';
-import { isTerminal, keyOf, matchesSelector, nowIso, stableStringify, type Timers } from './util.ts';
+import {
+  isTerminal,
+  keyOf,
+  matchesSelector,
+  nowIso,
+  stableStringify,
+  type Timers,
+  writeStatus,
+} from './util.ts';
 import { claimNamesOf, provisionVolume, type StorageClassInfo, storageClassOf } from './volumes.ts';
 
 const SOURCE = { component: 'default-scheduler' };
@@ -288,15 +296,17 @@ export class Scheduler {
       provisionVolume(this.store, pvc, sc, zone ?? 'unknown', node.name);
     }
     const now = nowIso();
-    const bound = this.store.mutate('pods', pod.metadata.namespace, pod.metadata.name, (draft) => {
-      draft.spec.nodeName = node.name;
-      draft.status ??= {};
-      const conditions = (draft.status.conditions ?? []).filter(
-        (c: { type: string }) => c.type !== 'PodScheduled',
-      );
-      conditions.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now });
-      draft.status.conditions = conditions;
-    });
+    const conditions = (pod.status?.conditions ?? []).filter(
+      (c: { type: string }) => c.type !== 'PodScheduled',
+    );
+    conditions.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now });
+    const bound = writeStatus(
+      this.store,
+      'pods',
+      pod,
+      { ...pod.status, conditions },
+      { nodeName: node.name },
+    );
     // later pods of this cycle must see this one in their spread and affinity counts
     this.domainCounts.recordBinding(pod, node.labels);
     this.recorder.record(

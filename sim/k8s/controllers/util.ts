@@ -268,3 +268,19 @@ export function createGenerated(store: Store, resource: string, obj: KObject): K
     }
   }
 }
+
+/**
+ * Stores `current` with a new status (and optionally spec fields) in one structured clone instead
+ * of mutate's two: the hot path of 15,000 pods being bound and started. `current` must be the
+ * stored snapshot read in this same tick; it is not modified.
+ */
+export function writeStatus(
+  store: Store,
+  resource: string,
+  current: KObject,
+  status: Record<string, unknown>,
+  specFields?: Record<string, unknown>,
+): KObject {
+  const spec = specFields ? { ...current.spec, ...specFields } : current.spec;
+  return store.update(resource, { ...current, spec, status });
+}
