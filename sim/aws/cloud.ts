@@ -811,13 +811,14 @@ export class SimAws {
       state: 'pending',
       launchTime: new Date(),
       tags: {
-        // Group tags propagate at launch (PropagateAtLaunch=true), as EKS managed node groups do.
-        ...group.tags,
         Name: `${this.clusterName}-${group.nodegroup}-node`,
-        'aws:autoscaling:groupName': group.name,
         'eks:cluster-name': this.clusterName,
         'eks:nodegroup-name': group.nodegroup,
         [`kubernetes.io/cluster/${this.clusterName}`]: 'owned',
+        // Group tags propagate at launch (PropagateAtLaunch=true), as EKS managed node groups do,
+        // and win over the defaults above (a group tagged for another cluster launches its instances).
+        ...group.tags,
+        'aws:autoscaling:groupName': group.name,
       },
     };
     this.instancesById.set(instanceId, instance);

@@ -210,6 +210,36 @@ describe('spot interruption warning (terminate)', () => {
   }, 30_000);
 });
 
+describe('instances of another cluster', () => {
+  it('an interruption for another cluster’s instance is ignored: its node is not touched', async () => {
+    e.sim.aws.createGroup({
+      name: 'other-cluster-spot',
+      zones: ['us-east-1a'],
+      capacityType: 'SPOT',
+      desired: 1,
+      tags: { 'eks:cluster-name': 'someone-else', 'spotguard.io/managed': 'true' },
+    });
+    await e.sim.waitFor(
+      () => e.sim.aws.instances().some((i) => i.groupName === 'other-cluster-spot' && i.state === 'running'),
+      15_000,
+      'other instance running',
+    );
+    const other = e.sim.aws.instances().find((i) => i.groupName === 'other-cluster-spot')!;
+    e.sim.aws.interruptSpot(other.instanceId);
+    await e.sim.waitFor(
+      () => e.reports().some((r) => r.instanceId === other.instanceId),
+      20_000,
+      'ITN handled',
+    );
+    const report = e.reports().find((r) => r.instanceId === other.instanceId)!;
+    expect(report.outcome).toBe('not-found');
+    expect(report.summary).toMatch(/someone-else/);
+    const node = e.sim.store.get('nodes', undefined, other.privateDnsName);
+    expect(node?.spec.unschedulable).toBeFalsy();
+    expect(e.bridge.invocations.filter((i) => i.error)).toEqual([]);
+  }, 40_000);
+});
+
 describe('spot interruption warning (stop) then running', () => {
   it('drains the node, marks it as coming back, and uncordons only spotguard’s work when it runs again', async () => {
     const { instanceId, node } = busiestNode('spot-c');
