@@ -155,3 +155,13 @@ export function unschedulableMessage(nodeCount: number, failures: Map<string, nu
   const parts = [...failures].map(([reason, count]) => `${count} ${reason}`).sort();
   return `0/${nodeCount} nodes are available: ${parts.join(', ')}.`;
 }
+
+/**
+ * percentageOfNodesToScore's adaptive default: every node up to 100, then 50% minus 1% per 125
+ * nodes (at least 5%), never fewer than 100 — 230 of 500 nodes.
+ */
+export function feasibleNodesToFind(nodeCount: number): number {
+  if (nodeCount < 100) return nodeCount;
+  const percentage = Math.max(5, 50 - nodeCount / 125);
+  return Math.max(100, Math.floor((nodeCount * percentage) / 100));
+}

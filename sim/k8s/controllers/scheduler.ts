@@ -32,6 +32,7 @@ import {
   type AffinityState,
   affinityPenaltyOn,
   domainsOf,
+  feasibleNodesToFind,
   leastAllocatedScore,
   type NodeState,
   nodePreference,
@@ -79,6 +80,8 @@ export class Scheduler {
   private generation = 0;
   /** pod key → generation at which it last failed to schedule */
   private readonly failedAt = new Map<string, number>();
+  /** where the next pod's node search starts (kube-scheduler's nextStartNodeIndex) */
+  private nextStartIndex = 0;
   private cycleHandle: NodeJS.Immediate | undefined;
   private stopped = false;
   private readonly unwatch: (() => void)[] = [];
@@ -251,7 +254,14 @@ export class Scheduler {
       pod.spec?.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
     let best: NodeState | undefined;
     let bestScore = Number.POSITIVE_INFINITY;
-    for (const node of fit.candidates) {
+    // like kube-scheduler, stop after enough feasible nodes, starting where the last pod stopped
+    const candidates = fit.candidates;
+    const enough = feasibleNodesToFind(this.nodes.size);
+    const start = candidates.length ? this.nextStartIndex % candidates.length : 0;
+    let feasible = 0;
+    let examined = 0;
+    for (; examined < candidates.length && feasible < enough; examined++) {
+      const node = candidates[(start + examined) % candidates.length]!;
       const usage = this.usageByNode.get(node.name) ?? { milliCpu: 0, memory: 0, pods: 0 };
       const reasons = resourceFailures(node, usage, requests);
       if (reasons.length) {
@@ -277,11 +287,13 @@ export class Scheduler {
         spreadFit +
         affinityFit -
         nodePreference(node.node, preferredNodeTerms);
+      feasible++;
       if (score < bestScore) {
         best = node;
         bestScore = score;
       }
     }
+    this.nextStartIndex = start + examined;
     if (!best) {
       this.markUnschedulable(pod, unschedulableMessage(this.nodes.size, failures));
       return;
