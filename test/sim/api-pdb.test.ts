@@ -155,6 +155,17 @@ describe('PDB status', () => {
     ]);
   });
 
+  it('overwrites a status someone else wrote, as the controller does on every PDB update', async () => {
+    const ns = namespace();
+    podsOf(c.store.create('replicasets', workload('ReplicaSet', 'web', 2, ns)), 2);
+    c.store.create('poddisruptionbudgets', pdb('web', { minAvailable: 1, matchLabels: { app: 'web' } }, ns));
+    expect((await statusOf(ns, 'web')).disruptionsAllowed).toBe(1);
+    c.store.mutate('poddisruptionbudgets', ns, 'web', (d) => {
+      d.status.disruptionsAllowed = 99;
+    });
+    expect((await statusOf(ns, 'web')).disruptionsAllowed).toBe(1);
+  });
+
   it('tracks the spec generation: a patched budget is recomputed with the new observedGeneration', async () => {
     const ns = namespace();
     podsOf(c.store.create('replicasets', workload('ReplicaSet', 'web', 4, ns)), 4);

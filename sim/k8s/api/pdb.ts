@@ -295,13 +295,6 @@ export function startPdbStatusUpdater(store: Store): () => void {
   };
   const unsubscribes = WATCHED.map((resource) =>
     store.watch(resource, (event) => {
-      if (
-        event.resource === 'poddisruptionbudgets' &&
-        event.type === 'MODIFIED' &&
-        onlyStatusChanged(event)
-      ) {
-        return; // our own write (or an eviction's): nothing to recompute
-      }
       dirty.add(event.object.metadata.namespace ?? '');
       scheduled ??= setImmediate(flush);
     }),
@@ -314,13 +307,4 @@ export function startPdbStatusUpdater(store: Store): () => void {
     if (scheduled) clearImmediate(scheduled);
     if (expiryTimer) clearTimeout(expiryTimer);
   };
-}
-
-function onlyStatusChanged(event: { object: KObject; oldObject?: KObject }): boolean {
-  const before = event.oldObject;
-  if (!before) return false;
-  return (
-    JSON.stringify(before.spec) === JSON.stringify(event.object.spec) &&
-    before.metadata.generation === event.object.metadata.generation
-  );
 }
