@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { feasibleNodesToFind } from '../../sim/k8s/controllers/scheduler-plugins.ts';
 import { buildNodeObject } from '../../sim/k8s/node-factory.ts';
 import type { KObject } from '../../sim/k8s/store.ts';
 import {
@@ -320,5 +321,15 @@ describe('scheduler', () => {
       return running.length === 4 && running;
     });
     expect(new Set(pods.map((p) => zoneOf(store, p.spec.nodeName)))).toEqual(new Set(['us-east-1c']));
+  });
+});
+
+describe('feasibleNodesToFind', () => {
+  it('follows kube-scheduler: all nodes below 100, then an adaptive share, never fewer than 100', () => {
+    expect(feasibleNodesToFind(6)).toBe(6);
+    expect(feasibleNodesToFind(99)).toBe(99);
+    expect(feasibleNodesToFind(150)).toBe(100);
+    expect(feasibleNodesToFind(500)).toBe(230);
+    expect(feasibleNodesToFind(5000)).toBe(500);
   });
 });
