@@ -46,6 +46,7 @@ describe('at scale', () => {
     }
     await waitFor('1,200 running pods', () => runningPods(store, 'svc').length === 1200, 60_000);
     assertWithinAllocatable(cluster);
+    expect(new Set(runningPods(store, 'svc').map((p) => p.status.podIP)).size).toBe(1200);
     for (let i = 0; i < 12; i += 2) {
       const perZone = ZONES.map(
         (zone) =>

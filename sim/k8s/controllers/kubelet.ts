@@ -50,6 +50,9 @@ export class Kubelet {
   private readonly nodeReady = new Map<string, boolean>();
   private readonly unwatch: (() => void)[] = [];
   private podIpCounter = 0;
+  /** pod IPs in use (also those of pods put in the store as Running by someone else) */
+  private readonly podIps = new Map<string, string>();
+  private readonly podIpsByPod = new Map<string, string>();
 
   constructor(store: Store, recorder: EventRecorder, timers: Timers, timings: KubeletTimings) {
     this.store = store;
@@ -64,7 +67,10 @@ export class Kubelet {
       if (event.type === 'DELETED')
         this.wake(this.waitingOnVolume, event.object.spec?.source?.persistentVolumeName);
     });
-    for (const pod of store.list('pods')) this.queue.add(keyOf(pod));
+    for (const pod of store.list('pods')) {
+      this.trackPodIp(keyOf(pod), pod.status?.podIP);
+      this.queue.add(keyOf(pod));
+    }
   }
 
   stop(): void {
@@ -79,6 +85,7 @@ export class Kubelet {
 
   private onPod(event: StoreEvent): void {
     const key = keyOf(event.object);
+    this.trackPodIp(key, event.type === 'DELETED' ? undefined : event.object.status?.podIP);
     if (event.type !== 'DELETED') {
       this.queue.add(key);
       return;
@@ -360,9 +367,22 @@ export class Kubelet {
 
   /** VPC CNI hands pods secondary IPs from the node's subnet; here: the node's /16, upper half. */
   private nextPodIp(hostIP: string): string {
-    const n = this.podIpCounter++ % (128 * 256 - 2);
     const [a, b] = hostIP.split('.');
-    return `${a}.${b}.${128 + Math.floor((n + 1) / 256)}.${(n + 1) % 256}`;
+    for (;;) {
+      const n = (this.podIpCounter++ % (128 * 256 - 2)) + 1;
+      const ip = `${a}.${b}.${128 + Math.floor(n / 256)}.${n % 256}`;
+      if (!this.podIps.has(ip) || this.podIps.size >= 128 * 256 - 2) return ip;
+    }
+  }
+
+  private trackPodIp(key: string, ip: string | undefined): void {
+    const before = this.podIpsByPod.get(key);
+    if (before === ip) return;
+    if (before) this.podIps.delete(before);
+    if (ip) {
+      this.podIps.set(ip, key);
+      this.podIpsByPod.set(key, ip);
+    } else this.podIpsByPod.delete(key);
   }
 }
 
