@@ -1,0 +1,163 @@
+// `spotguard handle` runs the Lambda code path from a laptop: against the simulator through its
+// kubeconfig and AWS_ENDPOINT_URL, with the exit codes the CLI promises.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../cli/main.ts';
+import { type Simulator, startSimulator } from '../../sim/index.ts';
+import { simulatorEnvironment } from '../../sim/lambda-bridge.ts';
+
+let sim: Simulator;
+let dir: string;
+let kubeconfig: string;
+
+beforeAll(async () => {
+  sim = await startSimulator({
+    nodes: 3,
+    podStartMs: 50,
+    podTerminationMs: 100,
+    scenario: {
+      workloads: [
+        {
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          metadata: { name: 'web', namespace: 'default' },
+          spec: {
+            replicas: 3,
+            selector: { matchLabels: { app: 'web' } },
+            template: {
+              metadata: { labels: { app: 'web' } },
+              spec: { containers: [{ name: 'w', image: 'nginx' }] },
+            },
+          },
+        },
+        {
+          apiVersion: 'policy/v1',
+          kind: 'PodDisruptionBudget',
+          metadata: { name: 'web-all', namespace: 'default' },
+          spec: { minAvailable: '100%', selector: { matchLabels: { app: 'web' } } },
+        },
+      ],
+    },
+  });
+  sim.store.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'spotguard' } });
+  const env = simulatorEnvironment(sim);
+  kubeconfig = env.SPOTGUARD_KUBECONFIG!;
+  Object.assign(process.env, env, { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' });
+  dir = mkdtempSync(join(tmpdir(), 'spotguard-handle-'));
+  await sim.waitFor(
+    () => sim.store.list('pods').filter((p) => p.status?.phase === 'Running').length === 3,
+    10_000,
+  );
+}, 30_000);
+
+afterAll(async () => {
+  await sim?.stop();
+});
+
+async function run(args: string[]) {
+  let out = '';
+  let err = '';
+  const code = await main(args, {
+    out: (t) => void (out += t),
+    err: (t) => void (err += t),
+    readStdin: async () => '',
+  });
+  return { code, out, err };
+}
+
+/** `ageSeconds` back-dates the warning: the deadline is time + 120 s. */
+function itnFile(instanceId: string, id: string, ageSeconds = 0): string {
+  const file = join(dir, `${id}.json`);
+  writeFileSync(
+    file,
+    JSON.stringify({
+      version: '0',
+      id,
+      'detail-type': 'EC2 Spot Instance Interruption Warning',
+      source: 'aws.ec2',
+      account: '123456789012',
+      time: new Date(Date.now() - ageSeconds * 1000).toISOString().replace(/\.\d+Z$/, 'Z'),
+      region: 'us-east-1',
+      resources: [],
+      detail: { 'instance-id': instanceId, 'instance-action': 'terminate' },
+    }),
+  );
+  return file;
+}
+
+describe('spotguard handle', () => {
+  it('--dry-run prints the plan and changes nothing', async () => {
+    const inst = sim.aws.instances()[0]!;
+    const { code, out } = await run([
+      'handle',
+      itnFile(inst.instanceId, 'a0000000-0000-4000-8000-000000000001'),
+      '--dry-run',
+      '--kubeconfig',
+      kubeconfig,
+    ]);
+    expect(code).toBe(0);
+    const report = JSON.parse(out).reports[0];
+    expect(report).toMatchObject({
+      kind: 'spot-interruption',
+      outcome: 'handled',
+      nodeName: inst.privateDnsName,
+    });
+    expect(report.drain.dryRun).toBe(true);
+    expect(sim.store.get('nodes', undefined, inst.privateDnsName)!.spec.unschedulable).toBeFalsy();
+  });
+
+  it('handles an interruption for real: exit 0, node cordoned; the same file again is a duplicate', async () => {
+    const inst = sim.aws.instances()[1]!;
+    // 105 s old: 15 s left, so the drain gives up on the 100% PDB at deadline − 10 s margin.
+    const file = itnFile(inst.instanceId, 'a0000000-0000-4000-8000-000000000002', 105);
+    const first = await run(['handle', file, '--kubeconfig', kubeconfig]);
+    expect(first.code).toBe(0);
+    const report = JSON.parse(first.out).reports[0];
+    expect(report.outcome).toBe('handled');
+    expect(report.drain.pods).toEqual([
+      expect.objectContaining({ outcome: 'blocked-by-pdb', pdb: 'default/web-all' }),
+    ]);
+    expect(sim.store.get('nodes', undefined, inst.privateDnsName)!.spec.unschedulable).toBe(true);
+    const again = await run(['handle', file, '--kubeconfig', kubeconfig]);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.out).reports[0].outcome).toBe('duplicate');
+  }, 30_000);
+
+  it('exits 1 when the event failed: a manual drain blocked by a PDB past its timeout', async () => {
+    const node = sim.aws.instances()[2]!.privateDnsName;
+    const file = join(dir, 'manual.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        spotguard: 'manual',
+        action: 'drain',
+        node,
+        reason: 'test: PDB blocks',
+        timeoutSeconds: 2,
+      }),
+    );
+    const { code, out } = await run(['handle', file, '--kubeconfig', kubeconfig]);
+    expect(code).toBe(1);
+    const report = JSON.parse(out).reports[0];
+    expect(report.outcome).toBe('failed');
+    expect(
+      report.drain.pods.some(
+        (p: { outcome: string; pdb?: string }) =>
+          p.outcome === 'blocked-by-pdb' && /web-all/.test(p.pdb ?? ''),
+      ),
+    ).toBe(true);
+    expect(
+      sim.store.get('nodes', undefined, node)!.metadata.annotations?.['spotguard.io/manual-reason'],
+    ).toBe('test: PDB blocks');
+  }, 30_000);
+
+  it('exits 2 naming the field for malformed input', async () => {
+    const file = join(dir, 'bad.json');
+    writeFileSync(file, JSON.stringify({ spotguard: 'manual', action: 'drain', node: 'x' }));
+    const { code, err } = await run(['handle', file, '--kubeconfig', kubeconfig]);
+    expect(code).toBe(2);
+    expect(err).toMatch(/reason/);
+  });
+});
