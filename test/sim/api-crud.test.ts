@@ -373,6 +373,30 @@ describe('delete', () => {
     );
   });
 
+  it('leaves Foreground / Orphan deletions terminating with the finalizer the garbage collector finishes', async () => {
+    await apps.createNamespacedReplicaSet({
+      namespace: 'shop',
+      body: {
+        metadata: { name: 'fg' },
+        spec: { selector: { matchLabels: { app: 'fg' } }, template: { metadata: { labels: { app: 'fg' } } } },
+      },
+    });
+    await apps.deleteNamespacedReplicaSet({ name: 'fg', namespace: 'shop', propagationPolicy: 'Foreground' });
+    const foreground = c.store.get('replicasets', 'shop', 'fg')!;
+    expect(foreground.metadata.deletionTimestamp).toBeDefined();
+    expect(foreground.metadata.finalizers).toEqual(['foregroundDeletion']);
+    await core.createNamespacedConfigMap({ namespace: 'shop', body: { metadata: { name: 'orph' } } });
+    await core.deleteNamespacedConfigMap({
+      name: 'orph',
+      namespace: 'shop',
+      body: { orphanDependents: true },
+    });
+    expect(c.store.get('configmaps', 'shop', 'orph')?.metadata.finalizers).toEqual(['orphan']);
+    await core.createNamespacedConfigMap({ namespace: 'shop', body: { metadata: { name: 'bg' } } });
+    await core.deleteNamespacedConfigMap({ name: 'bg', namespace: 'shop', propagationPolicy: 'Background' });
+    expect(c.store.get('configmaps', 'shop', 'bg')).toBeUndefined();
+  });
+
   it('keeps an object with finalizers until the last finalizer is removed', async () => {
     await core.createNamespacedConfigMap({
       namespace: 'shop',

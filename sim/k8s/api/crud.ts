@@ -28,6 +28,8 @@ export interface DeleteOptions {
   preconditions?: { uid?: string; resourceVersion?: string };
   dryRun?: string[];
   propagationPolicy?: string;
+  /** deprecated form of propagationPolicy: Orphan */
+  orphanDependents?: boolean;
 }
 
 const gr = (type: ResourceType) => ({ group: type.group, resource: type.resource });
@@ -278,8 +280,8 @@ export function deleteObject(scope: Scope, name: string, options: DeleteOptions,
   const current = getObject(scope, name);
   checkPreconditions(scope, current, options);
   const grace = type.resource === 'pods' ? podGracePeriod(current, options) : 0;
-  const hasFinalizers = finalizersBlocked(current);
-  if (grace === 0 && !hasFinalizers) {
+  const gcFinalizer = current.metadata.deletionTimestamp ? undefined : propagationFinalizer(options);
+  if (grace === 0 && !finalizersBlocked(current) && !gcFinalizer) {
     if (dryRun) return current;
     return store.delete(type.storeKey, current.metadata.namespace, name);
   }
@@ -291,8 +293,21 @@ export function deleteObject(scope: Scope, name: string, options: DeleteOptions,
   next.metadata.deletionTimestamp = new Date(Date.now() + grace * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
   next.metadata.deletionGracePeriodSeconds = grace;
   next.metadata.generation = (next.metadata.generation ?? 1) + 1;
+  if (gcFinalizer && !next.metadata.finalizers?.includes(gcFinalizer)) {
+    next.metadata.finalizers = [...(next.metadata.finalizers ?? []), gcFinalizer];
+  }
   if (dryRun) return next;
   return store.update(type.storeKey, next, { resourceVersion: current.metadata.resourceVersion });
+}
+
+/**
+ * Foreground and Orphan propagation leave the object terminating with the `foregroundDeletion` /
+ * `orphan` finalizer for the garbage collector (sim/k8s/controllers/gc.ts) to finish.
+ */
+function propagationFinalizer(options: DeleteOptions): string | undefined {
+  if (options.propagationPolicy === 'Foreground') return 'foregroundDeletion';
+  if (options.propagationPolicy === 'Orphan' || options.orphanDependents === true) return 'orphan';
+  return undefined;
 }
 
 export function parseDeleteOptions(body: unknown, query: URLSearchParams): DeleteOptions {
