@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { FaultInjector } from '../../faults.ts';
-import type { Store } from '../store.ts';
+import { type Store, StoreError } from '../store.ts';
 import { authenticate, kubeconfigYaml } from './auth.ts';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.ts';
 import { ApiError, failure, internalError, pageNotFound, type Status, unauthorized } from './errors.ts';
@@ -165,6 +165,9 @@ async function handle(ctx: Context, req: IncomingMessage, res: ServerResponse): 
     else handleNonResource(ctx, url.pathname, res);
   } catch (error) {
     if (error instanceof ApiError) return writeStatus(res, error.status);
+    // a Store refusal that no handler translated (e.g. an object deleted mid-request)
+    if (error instanceof StoreError)
+      return writeStatus(res, failure(error.code, error.reason, error.message));
     throw error;
   }
 }
