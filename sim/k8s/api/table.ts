@@ -406,6 +406,11 @@ const NAMESPACE: Printer = {
   cells: (ns, now) => [ns.metadata.name, ns.status?.phase ?? 'Active', age(ns, now)],
 };
 
+const LEASE: Printer = {
+  columns: [NAME, col('Holder', 'string', 'The holder of the lease'), AGE],
+  cells: (lease, now) => [lease.metadata.name, lease.spec?.holderIdentity ?? '', age(lease, now)],
+};
+
 const GENERIC: Printer = {
   columns: [NAME, AGE],
   cells: (obj, now) => [obj.metadata.name, age(obj, now)],
@@ -421,6 +426,7 @@ const PRINTERS: Record<string, Printer> = {
   statefulsets: STATEFULSET,
   daemonsets: DAEMONSET,
   namespaces: NAMESPACE,
+  leases: LEASE,
 };
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
