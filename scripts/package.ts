@@ -7,9 +7,11 @@
 //
 // Usage: node scripts/package.ts [-- extra osls args, e.g. --stage prod --param="clusterName=x"]
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { BuildOptions } from 'esbuild';
+import { parse } from 'yaml';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const serverlessDir = path.join(repoRoot, '.serverless');
@@ -58,6 +60,25 @@ export function offlineEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.Proces
     SLS_INTERACTIVE_SETUP_ENABLE: '0',
     CI: '1',
   };
+}
+
+/**
+ * The esbuild options serverless.yml's custom.esbuild gives serverless-esbuild, minus the
+ * plugin's own keys: for building a handler the same way outside osls (tests, benchmarks).
+ */
+export function esbuildOptions(): BuildOptions {
+  const passThrough = (tag: string) => ({ tag, resolve: (v: string) => v });
+  const sls = parse(readFileSync(path.join(repoRoot, 'serverless.yml'), 'utf8'), {
+    customTags: ['!Sub', '!GetAtt', '!Ref'].map(passThrough),
+  });
+  const {
+    exclude: _x,
+    packager: _p,
+    keepOutputDirectory: _k,
+    outputFileExtension: _o,
+    ...options
+  } = sls.custom.esbuild;
+  return options as BuildOptions;
 }
 
 export interface PackageResult {

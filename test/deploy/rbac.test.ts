@@ -133,6 +133,7 @@ describe('Kubernetes calls in the code', () => {
         // biome-ignore lint/suspicious/noTemplateCurlyInString: source text of a template literal
         'startWatch(k8s, { path: `/apis/${version}/poddisruptionbudgets`, onEvent });',
         "await objects.list('policy/v1beta1', 'PodDisruptionBudget');",
+        "await custom.listClusterCustomObject({ group: 'storage.k8s.io', version: 'v1', plural: 'csinodes' });",
       ].join('\n'),
     );
     const keys = derivePermissions([file], dir).map((p: Permission) => permissionKey(p));
@@ -144,6 +145,7 @@ describe('Kubernetes calls in the code', () => {
       'events.k8s.io/events:create',
       'policy/poddisruptionbudgets:list',
       'policy/poddisruptionbudgets:watch',
+      'storage.k8s.io/csinodes:list',
     ]);
   });
 

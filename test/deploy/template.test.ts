@@ -5,8 +5,15 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { networkGuardImport, offlineEnv, packageService, repoRoot } from '../../scripts/package.ts';
+import {
+  esbuildOptions,
+  networkGuardImport,
+  offlineEnv,
+  packageService,
+  repoRoot,
+} from '../../scripts/package.ts';
 import { type Resource, type Template, validateTemplate } from './support/cfn-spec.ts';
 import { actionsOf, policyStatements, resourcesOf, sdkActions } from './support/iam.ts';
 import { sourceFiles } from './support/k8s-calls.ts';
@@ -372,6 +379,20 @@ describe('functions', () => {
       );
     },
   );
+
+  it('no bundle contains the simulator, the CLI or tests (built as serverless.yml configures esbuild)', async () => {
+    const result = await build({
+      ...esbuildOptions(),
+      entryPoints: Object.values(FUNCTIONS).map((f) => path.join(repoRoot, f.replace(/\.mjs$/, '.ts'))),
+      outdir: path.join(outDir, 'metafile-check'),
+      write: false,
+      metafile: true,
+      logLevel: 'error',
+    });
+    const inputs = Object.keys(result.metafile.inputs);
+    expect(inputs.some((i) => i.startsWith('shared/'))).toBe(true);
+    expect(inputs.filter((i) => /^(sim|cli|test|test-real|bench|scripts)\//.test(i))).toEqual([]);
+  });
 
   it('every function has a log group with the retention param, an Errors alarm, and the role', () => {
     for (const fn of Object.keys(FUNCTIONS) as FunctionKey[]) {

@@ -161,6 +161,22 @@ export function derivePermissions(files: string[], root: string): Derived[] {
       }
       const op = matching[0]!;
       const parsed = parseApiPath(op.path)!;
+      // CustomObjectsApi: /apis/{group}/{version}/{plural} — take group and plural from the call's
+      // literal arguments ({ group: 'policy', version: 'v1beta1', plural: 'poddisruptionbudgets' })
+      if (parsed.group?.includes('{') || parsed.resource.includes('{')) {
+        const args = text.slice(m.index, text.indexOf(')', m.index + m[0].length));
+        const literal = (name: string) => new RegExp(`${name}:\\s*['"]([^'"]+)['"]`).exec(args)?.[1];
+        const group = literal('group');
+        const plural = literal('plural');
+        if (!group || !plural) {
+          problems.push(
+            `${origin}: .${m[2]}() needs literal group and plural arguments to derive its permission`,
+          );
+          continue;
+        }
+        parsed.group = parsed.group?.includes('{') ? group : parsed.group;
+        parsed.resource = parsed.resource.replace('{plural}', plural);
+      }
       found.push({ group: parsed.group!, resource: parsed.resource, verb: verbOf(op, parsed), origin });
     }
     // raw-path watches: Watch.watch(path) / startWatch({ path }) / makeInformer(kc, path)
