@@ -79,8 +79,10 @@ export function serveWatch(opts: WatchOptions): void {
     if (!res.writableEnded) res.end();
     opts.onEnd?.();
   };
-  const timeoutSeconds = Number(query.get('timeoutSeconds') ?? DEFAULT_TIMEOUT_SECONDS);
-  timers.push(setTimeout(finish, Math.max(0, timeoutSeconds) * 1000));
+  // unset or 0: the server's own limit (kube-apiserver picks 30–60 min)
+  const requested = Number(query.get('timeoutSeconds') ?? 0);
+  const timeoutSeconds = Number.isFinite(requested) && requested > 0 ? requested : DEFAULT_TIMEOUT_SECONDS;
+  timers.push(setTimeout(finish, timeoutSeconds * 1000));
   if (query.get('allowWatchBookmarks') === 'true' || query.get('allowWatchBookmarks') === '1') {
     const bookmark = () => {
       write('BOOKMARK', {
