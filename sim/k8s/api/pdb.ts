@@ -1,7 +1,8 @@
 // PodDisruptionBudget status arithmetic, as the disruption controller computes it
 // (kubernetes pkg/controller/disruption/disruption.go). Pure functions over the Store, plus a small
 // updater that keeps every PDB's .status current as pods, workloads and PDBs change.
-import type { KObject, Store } from '../store.ts';
+import type { KObject, OwnerReference, Store } from '../store.ts';
+import { RESOURCES } from './resources.ts';
 import { selectorFromObject, selects } from './selectors.ts';
 
 export interface PdbCondition {
@@ -84,13 +85,20 @@ function controllerScale(store: Store, pod: KObject): { uid: string; replicas: n
     const sts = named('statefulsets', ref.name, ref.uid);
     if (sts) return { uid: ref.uid, replicas: sts.spec?.replicas ?? 1 };
   }
-  // the scale-subresource fallback: DaemonSets and unknown kinds have no scale
-  if (ref.kind === 'DaemonSet' && group === 'apps') {
-    throw new Error('daemonsets.apps does not implement the scale subresource');
+  return scaleFallback(store, pod, ref);
+}
+
+/** getScaleController: any other owner counts through its scale subresource, if it has one. */
+function scaleFallback(store: Store, pod: KObject, ref: OwnerReference): { uid: string; replicas: number } {
+  const group = groupOf(ref.apiVersion);
+  const type = RESOURCES.find((t) => t.kind === ref.kind && t.group === group);
+  if (!type) throw new Error(`no matches for kind "${ref.kind}" in version "${ref.apiVersion}"`);
+  if (!type.subresources.some((sub) => sub.name === 'scale')) {
+    const resource = type.group ? `${type.resource}.${type.group}` : type.resource;
+    throw new Error(`${resource} does not implement the scale subresource`);
   }
-  if (!['ReplicaSet', 'StatefulSet', 'ReplicationController', 'Deployment'].includes(ref.kind)) {
-    throw new Error(`no matches for kind "${ref.kind}" in version "${ref.apiVersion}"`);
-  }
+  const owner = store.get(type.storeKey, pod.metadata.namespace, ref.name);
+  if (owner && owner.metadata.uid === ref.uid) return { uid: ref.uid, replicas: owner.spec?.replicas ?? 1 };
   throw new Error(`found no controllers for pod "${pod.metadata.name}"`);
 }
 
