@@ -32,14 +32,22 @@ export async function startE2E(opts: SimulatorOptions, bridgeOpts: LambdaBridgeO
   const write = process.stdout.write.bind(process.stdout);
   process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
     const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+    // EMF lines are captured for assertions, not echoed (they would drown the test output).
+    const kept: string[] = [];
     for (const line of text.split('\n')) {
-      if (line.includes('"_aws"')) {
-        try {
-          emf.push(JSON.parse(line));
-        } catch {}
+      if (!line.includes('"_aws"')) {
+        kept.push(line);
+        continue;
+      }
+      try {
+        emf.push(JSON.parse(line));
+      } catch {
+        kept.push(line);
       }
     }
-    return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
+    const rest0 = kept.join('\n');
+    if (rest0.trim() === '') return true;
+    return (write as (...a: unknown[]) => boolean)(rest0, ...rest);
   }) as typeof process.stdout.write;
   const bridge = await connectLambdas(sim, { retryDelayMs: 200, ...bridgeOpts });
   const kc: KubeConfig = sim.kubeConfig();

@@ -10,7 +10,14 @@ beforeAll(async () => {
     scenario: {
       cluster: { name: 'e2e-other', region: 'us-east-1', zones: ['us-east-1a', 'us-east-1b'] },
       nodeGroups: [
-        { name: 'spot-a', zone: 'us-east-1a', capacityType: 'SPOT', desired: 3, max: 6 },
+        {
+          name: 'spot-a',
+          zone: 'us-east-1a',
+          capacityType: 'SPOT',
+          desired: 3,
+          max: 6,
+          capacityRebalance: false,
+        },
         // Make-before-break is spotguard's job here: Capacity Rebalancing off, policy from the group tag.
         {
           name: 'spot-b',
