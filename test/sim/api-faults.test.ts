@@ -16,13 +16,14 @@ afterAll(() => c.stop());
 beforeEach(() => c.faults.clear());
 
 /** An EKS token as aws-iam-authenticator / `aws eks get-token` builds it, signed at `date`. */
-async function eksToken(opts: { signClusterHeader?: boolean; date?: Date } = {}): Promise<string> {
+async function eksToken(
+  opts: { signClusterHeader?: boolean; date?: Date; temporaryWithoutSession?: boolean } = {},
+): Promise<string> {
+  const credentials = opts.temporaryWithoutSession
+    ? { accessKeyId: 'ASIASIMULATED000002', secretAccessKey: 'simulated-secret' }
+    : { accessKeyId: 'ASIASIMULATED000001', secretAccessKey: 'simulated-secret', sessionToken: 'session' };
   const signer = new SignatureV4({
-    credentials: {
-      accessKeyId: 'AKIASIMULATED000001',
-      secretAccessKey: 'simulated-secret',
-      sessionToken: 'session',
-    },
+    credentials,
     region: 'us-east-1',
     service: 'sts',
     sha256: Sha256,
@@ -139,7 +140,7 @@ describe('authentication', () => {
     expect(list.items).toHaveLength(1);
   });
 
-  it('rejects EKS tokens without the signed x-k8s-aws-id header, expired, or not a presigned URL with 401', async () => {
+  it('rejects EKS tokens without the signed x-k8s-aws-id header, expired, temporary credentials without session token, or not a presigned URL with 401', async () => {
     const unsignedToken = await eksToken({ signClusterHeader: false });
     expect((await statusOf(coreWithToken(unsignedToken).listNode())).code).toBe(401);
     const raw = await fetch(`${c.api.url}/api/v1/nodes`, {
@@ -159,6 +160,10 @@ describe('authentication', () => {
       coreWithToken(await eksToken({ date: new Date(Date.now() - 16 * 60_000) })).listNode(),
     );
     expect(expired.code).toBe(401);
+    const noSession = await statusOf(
+      coreWithToken(await eksToken({ temporaryWithoutSession: true })).listNode(),
+    );
+    expect(noSession.code).toBe(401);
     const garbage = await statusOf(
       coreWithToken(`k8s-aws-v1.${Buffer.from('hello').toString('base64url')}`).listNode(),
     );

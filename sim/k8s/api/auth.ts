@@ -21,6 +21,11 @@ export function eksTokenProblem(token: string, now = Date.now()): string | undef
   if (!q.get('X-Amz-Signature')) return 'presigned URL has no X-Amz-Signature';
   const signed = (q.get('X-Amz-SignedHeaders') ?? '').split(';');
   if (!signed.includes('x-k8s-aws-id')) return 'x-k8s-aws-id is not a signed header';
+  // temporary credentials (ASIA…, as in Lambda) only verify with their session token in the URL
+  const accessKeyId = (q.get('X-Amz-Credential') ?? '').split('/')[0] ?? '';
+  if (accessKeyId.startsWith('ASIA') && !q.get('X-Amz-Security-Token')) {
+    return 'temporary credentials without X-Amz-Security-Token';
+  }
   const date = q.get('X-Amz-Date');
   const match = date ? /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(date) : null;
   if (!match) return 'presigned URL has no valid X-Amz-Date';
