@@ -176,9 +176,18 @@ function mergeKeyFor(parent: string, field: string): string | undefined {
   return MERGE_KEYS[`${parent}.${field}`] ?? MERGE_KEYS[field];
 }
 
+/** How Go's encoding/json names a JSON value's type in unmarshal errors. */
+function jsonKind(value: unknown): string {
+  if (Array.isArray(value)) return 'array';
+  if (value === null || value === undefined) return 'null';
+  return typeof value === 'object' ? 'object' : typeof value;
+}
+
 export function applyStrategicMergePatch(doc: Json, patch: Json): Json {
   if (!isObject(patch))
-    throw badRequest('unable to find api field in struct Pod for the json field "$patch"');
+    throw badRequest(
+      `json: cannot unmarshal ${jsonKind(patch)} into Go value of type map[string]interface {}`,
+    );
   return mergeObject(doc, patch, '');
 }
 
