@@ -63,6 +63,7 @@ function wantsTable(req: IncomingMessage): boolean {
   return /as=Table/.test(req.headers.accept ?? '');
 }
 
+/** Dispatches a resource request to the handler of its verb or subresource. Throws ApiError to refuse. */
 export async function handleResource(
   ctx: HandlerContext,
   route: ResourceRoute,
