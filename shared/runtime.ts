@@ -144,7 +144,12 @@ export async function processInput(
   const deps = depsFor(rt, ctx);
   const reports: HandleReport[] = [];
   if (!isSqsEvent(raw)) {
-    for (const event of parse(raw)) reports.push(await handleOne(rt, event, deps));
+    // One input may name several instances (AWS Health): their drains run side by side. A failure
+    // fails the invocation (Lambda retries; the events already handled are no-ops then).
+    const settled = await Promise.allSettled(parse(raw).map((event) => handleOne(rt, event, deps)));
+    for (const s of settled) if (s.status === 'fulfilled') reports.push(s.value);
+    const failed = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed.length > 0) throw failed[0]!.reason;
     return { reports };
   }
   const processor = new BatchProcessor(EventType.SQS);

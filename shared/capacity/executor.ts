@@ -9,6 +9,7 @@ import {
   setDesiredCapacity,
 } from '../aws/autoscaling.ts';
 import type { InstanceInfo } from '../aws/instances.ts';
+import { groupTags, replacementModes } from '../config.ts';
 import { annotateNode } from '../k8s/annotate.ts';
 import { metricNames } from '../observability.ts';
 import { planReplacement, planZonalCapacity, type ReplacementPlan, type ZonalScaleOut } from './planner.ts';
@@ -31,13 +32,13 @@ export async function replaceCapacity(
   const actions: string[] = [];
   const groupName = instance.autoScalingGroupName;
   const group = groupName ? await describeGroup(d.aws.autoScaling, groupName) : undefined;
-  const mode =
-    (group?.tags['spotguard.io/replacement-mode'] as typeof d.config.replacementMode) ??
-    d.config.replacementMode;
+  // A group tag overrides the configured mode; an unknown value falls back to it.
+  const tagged = group?.tags[groupTags.replacementMode];
+  const mode = replacementModes.find((m) => m === tagged) ?? d.config.replacementMode;
   const replacement = planReplacement({
     instanceId: instance.instanceId,
     group,
-    mode: ['detach', 'increment', 'none'].includes(mode) ? mode : d.config.replacementMode,
+    mode,
     alreadyRequested: Boolean(node.annotations?.[REPLACEMENT_ANNOTATION]),
   });
   if (!d.dryRun && replacement.action === 'detach') {
