@@ -210,6 +210,41 @@ describe('spot interruption warning (terminate)', () => {
   }, 30_000);
 });
 
+describe('replacement mode increment (group tag)', () => {
+  it('raises desired by one, then terminates the drained instance with a decrement: one net replacement', async () => {
+    e.sim.aws.createGroup({
+      name: 'spot-inc',
+      zones: ['us-east-1a'],
+      capacityType: 'SPOT',
+      desired: 2,
+      max: 4,
+      capacityRebalance: false,
+      tags: { 'spotguard.io/replacement-mode': 'increment' },
+    });
+    await e.sim.waitFor(
+      () =>
+        e.sim.aws.instances().filter((i) => i.groupName === 'spot-inc' && i.state === 'running').length === 2,
+      15_000,
+      'spot-inc running',
+    );
+    const before = new Set(e.sim.aws.group('spot-inc')!.instanceIds);
+    const victim = [...before][0]!;
+    e.sim.aws.interruptSpot(victim);
+    await e.sim.waitFor(() => e.reports().some((r) => r.instanceId === victim), 30_000, 'ITN handled');
+    const report = e.reports().find((r) => r.instanceId === victim)!;
+    expect(report.replacement).toMatchObject({ action: 'increment', group: 'spot-inc', newDesired: 3 });
+    expect(report.actions.join('\n')).toMatch(/ShouldDecrementDesiredCapacity=true/);
+    await e.sim.waitFor(
+      () => ['shutting-down', 'terminated'].includes(e.sim.aws.instance(victim)!.state),
+      15_000,
+      'victim gone',
+    );
+    const group = e.sim.aws.group('spot-inc')!;
+    expect(group.desiredCapacity).toBe(2);
+    expect([...group.instanceIds].filter((id) => !before.has(id))).toHaveLength(1);
+  }, 60_000);
+});
+
 describe('instances of another cluster', () => {
   it('an interruption for another cluster’s instance is ignored: its node is not touched', async () => {
     e.sim.aws.createGroup({
