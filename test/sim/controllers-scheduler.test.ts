@@ -324,6 +324,42 @@ describe('scheduler', () => {
   });
 });
 
+describe('scheduler scoring', () => {
+  it('spreads a Deployment over zones by default even when one zone has a much bigger node', async () => {
+    cluster = startCluster(0);
+    const { store } = cluster;
+    store.create(
+      'nodes',
+      buildNodeObject(nodeSpec('us-east-1a', { instanceType: 'm5.4xlarge', cpu: '16', memory: '64Gi' })),
+    );
+    store.create('nodes', buildNodeObject(nodeSpec('us-east-1b')));
+    store.create('nodes', buildNodeObject(nodeSpec('us-east-1c')));
+    store.create('deployments', deployment('even', 6));
+    const pods = await waitFor('6 running', () => {
+      const running = runningPods(store, 'even-');
+      return running.length === 6 && running;
+    });
+    const perZone = ZONES.map((zone) => pods.filter((p) => zoneOf(store, p.spec.nodeName) === zone).length);
+    expect(perZone).toEqual([2, 2, 2]);
+  });
+
+  it('avoids PreferNoSchedule-tainted nodes while an untainted one fits', async () => {
+    cluster = startCluster(1);
+    const { store, nodes } = cluster;
+    for (const name of nodes.slice(0, 2)) {
+      store.mutate('nodes', undefined, name, (n) => {
+        n.spec.taints = [{ key: 'spotguard.io/draining', value: 'true', effect: 'PreferNoSchedule' }];
+      });
+    }
+    store.create('deployments', deployment('shy', 2));
+    const pods = await waitFor('2 running', () => {
+      const running = runningPods(store, 'shy-');
+      return running.length === 2 && running;
+    });
+    expect(pods.map((p) => p.spec.nodeName)).toEqual([nodes[2], nodes[2]]);
+  });
+});
+
 describe('feasibleNodesToFind', () => {
   it('follows kube-scheduler: all nodes below 100, then an adaptive share, never fewer than 100', () => {
     expect(feasibleNodesToFind(6)).toBe(6);

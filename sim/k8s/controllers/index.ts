@@ -43,7 +43,7 @@ export function startControllers(store: Store, opts: ControllerOptions = {}): Co
   const recorder = new EventRecorder(store, opts.maxEvents ?? 2000);
   // first watcher on these resources, so its index is current when any controller runs
   const owners = new OwnerIndex(store, DEPENDENT_RESOURCES);
-  const scheduler = new Scheduler(store, recorder, timers, opts.schedulerIntervalMs ?? 1000);
+  const scheduler = new Scheduler(store, owners, recorder, timers, opts.schedulerIntervalMs ?? 1000);
   const parts = [
     owners,
     scheduler,

@@ -52,14 +52,16 @@ interface CountEntry {
   scope: Scope;
   selector: LabelSelector;
   topologyKey: string;
-  includeTerminating: boolean;
   counts: Map<string, number>;
 }
 
 export class DomainCounts {
   private readonly store: Store;
   private readonly nodeLabels: (nodeName: string) => Record<string, string> | undefined;
-  private cache = new Map<string, CountEntry>();
+  /** selector questions, by their canonical form */
+  private bySelector = new Map<string, CountEntry>();
+  /** controller questions: owner uid → topology key → counts */
+  private byOwner = new Map<string, Map<string, Map<string, number>>>();
 
   constructor(store: Store, nodeLabels: (nodeName: string) => Record<string, string> | undefined) {
     this.store = store;
@@ -68,7 +70,8 @@ export class DomainCounts {
 
   /** Forget everything: pods changed since the last cycle. */
   reset(): void {
-    this.cache = new Map();
+    this.bySelector = new Map();
+    this.byOwner = new Map();
   }
 
   /**
@@ -82,9 +85,9 @@ export class DomainCounts {
     includeTerminating: boolean,
   ): Map<string, number> {
     const key = stableStringify([scope, selector, topologyKey, includeTerminating]);
-    let entry = this.cache.get(key);
+    let entry = this.bySelector.get(key);
     if (!entry) {
-      entry = { scope, selector, topologyKey, includeTerminating, counts: new Map() };
+      entry = { scope, selector, topologyKey, counts: new Map() };
       const pods =
         scope === 'all'
           ? this.store.list('pods')
@@ -92,25 +95,53 @@ export class DomainCounts {
       for (const pod of pods) {
         if (!pod.spec?.nodeName || isTerminal(pod)) continue;
         if (!includeTerminating && pod.metadata.deletionTimestamp) continue;
-        if (!matchesSelector(pod.metadata.labels, selector)) continue;
-        const domain = this.nodeLabels(pod.spec.nodeName)?.[topologyKey];
-        if (domain !== undefined) entry.counts.set(domain, (entry.counts.get(domain) ?? 0) + 1);
+        if (matchesSelector(pod.metadata.labels, selector))
+          this.add(entry.counts, pod.spec.nodeName, topologyKey);
       }
-      this.cache.set(key, entry);
+      this.bySelector.set(key, entry);
     }
     return entry.counts;
   }
 
+  /** Bound, non-terminating pods of one controller per topology value (from the owner index, no scan). */
+  ownerCounts(ownerUid: string, topologyKey: string, ownedPods: () => KObject[]): Map<string, number> {
+    let byKey = this.byOwner.get(ownerUid);
+    if (!byKey) {
+      byKey = new Map();
+      this.byOwner.set(ownerUid, byKey);
+    }
+    let counts = byKey.get(topologyKey);
+    if (!counts) {
+      counts = new Map();
+      for (const pod of ownedPods()) {
+        if (!pod.spec?.nodeName || isTerminal(pod) || pod.metadata.deletionTimestamp) continue;
+        this.add(counts, pod.spec.nodeName, topologyKey);
+      }
+      byKey.set(topologyKey, counts);
+    }
+    return counts;
+  }
+
   /** A pod was bound in this cycle: later pods must see it. */
   recordBinding(pod: KObject, nodeLabels: Record<string, string>): void {
+    const controllerUid = pod.metadata.ownerReferences?.find((ref) => ref.controller)?.uid;
+    for (const [topologyKey, counts] of (controllerUid && this.byOwner.get(controllerUid)) || []) {
+      increment(counts, nodeLabels[topologyKey]);
+    }
     const namespace = pod.metadata.namespace ?? '';
-    for (const entry of this.cache.values()) {
-      const domain = nodeLabels[entry.topologyKey];
-      if (domain === undefined || !inScope(entry.scope, namespace)) continue;
-      if (!matchesSelector(pod.metadata.labels, entry.selector)) continue;
-      entry.counts.set(domain, (entry.counts.get(domain) ?? 0) + 1);
+    for (const entry of this.bySelector.values()) {
+      if (!inScope(entry.scope, namespace) || !matchesSelector(pod.metadata.labels, entry.selector)) continue;
+      increment(entry.counts, nodeLabels[entry.topologyKey]);
     }
   }
+
+  private add(counts: Map<string, number>, nodeName: string, topologyKey: string): void {
+    increment(counts, this.nodeLabels(nodeName)?.[topologyKey]);
+  }
+}
+
+function increment(counts: Map<string, number>, domain: string | undefined): void {
+  if (domain !== undefined) counts.set(domain, (counts.get(domain) ?? 0) + 1);
 }
 
 interface AntiGroup {

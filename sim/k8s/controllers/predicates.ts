@@ -91,14 +91,23 @@ export interface Requests {
 
 /** Effective requests: sum over containers (limits stand in for missing requests), max with init containers. */
 export function podRequests(pod: KObject): Requests {
+  return sumRequests(pod, 0, 0);
+}
+
+/** Requests as the scheduler's scoring counts them: a container without cpu/memory requests as 100m / 200Mi. */
+export function nonZeroRequests(pod: KObject): Requests {
+  return sumRequests(pod, 100, 200 * 2 ** 20);
+}
+
+function sumRequests(pod: KObject, defaultMilliCpu: number, defaultMemory: number): Requests {
   const of = (container: {
     resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   }) => {
     const requests = container.resources?.requests ?? {};
     const limits = container.resources?.limits ?? {};
     return {
-      milliCpu: parseMilliCpu(requests.cpu ?? limits.cpu),
-      memory: parseBytes(requests.memory ?? limits.memory),
+      milliCpu: parseMilliCpu(requests.cpu ?? limits.cpu) || defaultMilliCpu,
+      memory: parseBytes(requests.memory ?? limits.memory) || defaultMemory,
     };
   };
   const total = { milliCpu: 0, memory: 0 };

@@ -10,6 +10,7 @@
 // and spread/affinity counts are computed once per cycle per selector (pod-affinity.ts).
 import type { KObject, Store, StoreEvent } from '../store.ts';
 import type { EventRecorder } from './events.ts';
+import type { OwnerIndex } from './owner-index.ts';
 import {
   type AffinityTerm,
   DomainCounts,
@@ -23,29 +24,35 @@ import {
   blockedByCordon,
   matchesNodeAffinity,
   type NodeSelectorTerm,
+  nonZeroRequests,
   podRequests,
-  type Requests,
   untoleratedTaint,
 } from './predicates.ts';
 import { parseBytes, parseMilliCpu } from './quantity.ts';
 import {
   type AffinityState,
-  affinityPenaltyOn,
+  affinityFilter,
   domainsOf,
   feasibleNodesToFind,
-  leastAllocatedScore,
+  interPodRawScore,
   type NodeState,
-  nodePreference,
-  pvFitsNode,
+  nodeAffinityRawScore,
+  pickBest,
+  type RawScores,
   resourceFailures,
+  resourceScores,
   type SpreadConstraint,
   type SpreadState,
   type StaticFit,
-  spreadPenaltyOn,
+  spreadFilter,
+  spreadRawScore,
+  taintRawScore,
   type Usage,
   unschedulableMessage,
+  volumeFilter,
 } from './scheduler-plugins.ts';
 import {
+  controllerOf,
   isTerminal,
   keyOf,
   matchesSelector,
@@ -70,9 +77,10 @@ interface VolumePlan {
 export class Scheduler {
   private readonly store: Store;
   private readonly recorder: EventRecorder;
+  private readonly owners: OwnerIndex;
   private readonly nodes = new Map<string, NodeState>();
   private readonly usageByNode = new Map<string, Usage>();
-  private readonly podUsage = new Map<string, { node: string } & Requests>();
+  private readonly podUsage = new Map<string, { node: string; requests: Usage }>();
   private readonly staticFits = new Map<string, StaticFit>();
   private readonly domainCounts: DomainCounts;
   private readonly existingAnti = new ExistingAntiAffinity();
@@ -86,8 +94,9 @@ export class Scheduler {
   private stopped = false;
   private readonly unwatch: (() => void)[] = [];
 
-  constructor(store: Store, recorder: EventRecorder, timers: Timers, intervalMs: number) {
+  constructor(store: Store, owners: OwnerIndex, recorder: EventRecorder, timers: Timers, intervalMs: number) {
     this.store = store;
+    this.owners = owners;
     this.recorder = recorder;
     this.domainCounts = new DomainCounts(store, (nodeName) => this.nodes.get(nodeName)?.labels);
     for (const node of store.list('nodes'))
@@ -185,27 +194,29 @@ export class Scheduler {
     const counts = !deleted && pod.spec?.nodeName && !isTerminal(pod);
     if (before && counts && before.node === pod.spec.nodeName) return false;
     if (before) {
-      this.addUsage(before.node, before, -1);
+      this.addUsage(before.node, before.requests, -1);
       this.podUsage.delete(key);
       this.existingAnti.remove(key);
     }
     if (counts) {
-      const entry = { node: pod.spec.nodeName as string, ...podRequests(pod) };
+      const entry = { node: pod.spec.nodeName as string, requests: usageOf(pod) };
       this.podUsage.set(key, entry);
-      this.addUsage(entry.node, entry, 1);
+      this.addUsage(entry.node, entry.requests, 1);
       this.existingAnti.add(key, pod, this.nodes.get(entry.node)?.labels);
     }
     return Boolean(before) && !counts;
   }
 
-  private addUsage(node: string, requests: Requests, sign: 1 | -1): void {
+  private addUsage(node: string, pod: Usage, sign: 1 | -1): void {
     let usage = this.usageByNode.get(node);
     if (!usage) {
-      usage = { milliCpu: 0, memory: 0, pods: 0 };
+      usage = { ...NO_USAGE };
       this.usageByNode.set(node, usage);
     }
-    usage.milliCpu += sign * requests.milliCpu;
-    usage.memory += sign * requests.memory;
+    usage.milliCpu += sign * pod.milliCpu;
+    usage.memory += sign * pod.memory;
+    usage.nzMilliCpu += sign * pod.nzMilliCpu;
+    usage.nzMemory += sign * pod.nzMemory;
     usage.pods += sign;
     if (usage.pods === 0) this.usageByNode.delete(node);
   }
@@ -252,47 +263,37 @@ export class Scheduler {
     const affinity = this.affinityState(pod);
     const preferredNodeTerms: { weight: number; preference: NodeSelectorTerm }[] =
       pod.spec?.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
-    let best: NodeState | undefined;
-    let bestScore = Number.POSITIVE_INFINITY;
+    const scoringRequests = nonZeroRequests(pod);
+    const feasibleNodes: RawScores[] = [];
     // like kube-scheduler, stop after enough feasible nodes, starting where the last pod stopped
     const candidates = fit.candidates;
     const enough = feasibleNodesToFind(this.nodes.size);
     const start = candidates.length ? this.nextStartIndex % candidates.length : 0;
-    let feasible = 0;
     let examined = 0;
-    for (; examined < candidates.length && feasible < enough; examined++) {
+    for (; examined < candidates.length && feasibleNodes.length < enough; examined++) {
       const node = candidates[(start + examined) % candidates.length]!;
-      const usage = this.usageByNode.get(node.name) ?? { milliCpu: 0, memory: 0, pods: 0 };
+      const usage = this.usageByNode.get(node.name) ?? NO_USAGE;
       const reasons = resourceFailures(node, usage, requests);
       if (reasons.length) {
         for (const reason of reasons) fail(reason);
         continue;
       }
-      if (!volumes.boundPvs.every((pv) => pvFitsNode(pv, node.node))) {
-        fail('node(s) had volume node affinity conflict');
+      const failure =
+        volumeFilter(node, volumes.boundPvs) ?? spreadFilter(node, spread) ?? affinityFilter(node, affinity);
+      if (failure) {
+        fail(failure);
         continue;
       }
-      const spreadFit = spreadPenaltyOn(node, spread);
-      if (typeof spreadFit === 'string') {
-        fail(spreadFit);
-        continue;
-      }
-      const affinityFit = affinityPenaltyOn(node, affinity);
-      if (typeof affinityFit === 'string') {
-        fail(affinityFit);
-        continue;
-      }
-      const score =
-        leastAllocatedScore(node, usage, requests) +
-        spreadFit +
-        affinityFit -
-        nodePreference(node.node, preferredNodeTerms);
-      feasible++;
-      if (score < bestScore) {
-        best = node;
-        bestScore = score;
-      }
+      feasibleNodes.push({
+        node,
+        ...resourceScores(node, usage, scoringRequests),
+        nodeAffinity: nodeAffinityRawScore(node.node, preferredNodeTerms),
+        interPod: interPodRawScore(node, affinity),
+        spread: spreadRawScore(node, spread),
+        taint: taintRawScore(pod, node.node),
+      });
     }
+    const best = pickBest(feasibleNodes);
     this.nextStartIndex = start + examined;
     if (!best) {
       this.markUnschedulable(pod, unschedulableMessage(this.nodes.size, failures));
@@ -419,7 +420,9 @@ export class Scheduler {
   }
 
   private spreadConstraints(pod: KObject): SpreadConstraint[] {
-    return (pod.spec?.topologySpreadConstraints ?? []).map((c: SpreadConstraint) => {
+    const explicit: SpreadConstraint[] = pod.spec?.topologySpreadConstraints ?? [];
+    if (explicit.length === 0) return this.defaultSpreadConstraints(pod);
+    return explicit.map((c) => {
       const extra = Object.fromEntries(
         (c.matchLabelKeys ?? [])
           .filter((k) => pod.metadata.labels?.[k] !== undefined)
@@ -435,22 +438,49 @@ export class Scheduler {
     });
   }
 
+  /**
+   * kube-scheduler's system default spreading for pods of a ReplicaSet or StatefulSet without
+   * constraints of their own: ScheduleAnyway over hostname (maxSkew 3) and zone (maxSkew 5), which
+   * is why replicas spread over nodes and zones on a real cluster.
+   */
+  private defaultSpreadConstraints(pod: KObject): SpreadConstraint[] {
+    const owner = controllerOf(pod);
+    if (owner?.kind !== 'ReplicaSet' && owner?.kind !== 'StatefulSet') return [];
+    return [
+      {
+        maxSkew: 3,
+        topologyKey: 'kubernetes.io/hostname',
+        whenUnsatisfiable: 'ScheduleAnyway',
+        ownerUid: owner.uid,
+      },
+      {
+        maxSkew: 5,
+        topologyKey: 'topology.kubernetes.io/zone',
+        whenUnsatisfiable: 'ScheduleAnyway',
+        ownerUid: owner.uid,
+      },
+    ];
+  }
+
   /** Matching pods per domain (cached for the cycle) and the minimum over the pod's eligible domains. */
   private spreadState(pod: KObject, constraint: SpreadConstraint, fit: StaticFit): SpreadState {
     const selector = constraint.labelSelector ?? {};
-    const counts = this.domainCounts.counts(
-      [pod.metadata.namespace ?? ''],
-      selector,
-      constraint.topologyKey,
-      false,
-    );
-    let min = Number.POSITIVE_INFINITY;
-    for (const domain of domainsOf(fit, constraint.topologyKey)) min = Math.min(min, counts.get(domain) ?? 0);
+    const ownerUid = constraint.ownerUid;
+    const counts = ownerUid
+      ? this.domainCounts.ownerCounts(ownerUid, constraint.topologyKey, () =>
+          this.owners.dependents('pods', ownerUid),
+        )
+      : this.domainCounts.counts([pod.metadata.namespace ?? ''], selector, constraint.topologyKey, false);
+    const domains = domainsOf(fit, constraint.topologyKey);
+    // fewer counted domains than eligible ones: some eligible domain has none, so the minimum is 0
+    let min = counts.size < domains.length ? 0 : Number.POSITIVE_INFINITY;
+    if (min !== 0) for (const domain of domains) min = Math.min(min, counts.get(domain) ?? 0);
     return {
       constraint,
       counts,
+      weight: Math.log(domains.length + 2),
       min: Number.isFinite(min) ? min : 0,
-      selfMatch: matchesSelector(pod.metadata.labels, selector),
+      selfMatch: ownerUid !== undefined || matchesSelector(pod.metadata.labels, selector),
     };
   }
 
@@ -484,10 +514,19 @@ export class Scheduler {
         state.preferred.push({
           topologyKey: podAffinityTerm.topologyKey,
           counts: count(podAffinityTerm),
-          weight: (sign * weight) / 100,
+          weight: sign * weight,
         });
       }
     }
     return state;
   }
+}
+
+const NO_USAGE: Usage = { milliCpu: 0, memory: 0, pods: 0, nzMilliCpu: 0, nzMemory: 0 };
+
+/** What one pod adds to its node: requests for fitting, non-zero requests for scoring. */
+function usageOf(pod: KObject): Usage {
+  const fit = podRequests(pod);
+  const scoring = nonZeroRequests(pod);
+  return { ...fit, pods: 1, nzMilliCpu: scoring.milliCpu, nzMemory: scoring.memory };
 }
