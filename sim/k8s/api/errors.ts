@@ -50,26 +50,18 @@ export function qualifiedResource(gr: GroupResource): string {
   return gr.group ? `${gr.resource}.${gr.group}` : gr.resource;
 }
 
+/** A Failure Status, fields in kube-apiserver's order (kind, apiVersion, metadata, status, message, reason, details, code). */
 export function failure(
   code: number,
   reason: string | undefined,
   message: string,
   details?: StatusDetails,
 ): Status {
-  const status: Status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, code };
+  const status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message } as Status;
   if (reason) status.reason = reason;
   if (details) status.details = details;
-  return reorder(status);
-}
-
-// kube-apiserver writes fields in struct order: kind, apiVersion, metadata, status, message, reason, details, code.
-function reorder(s: Status): Status {
-  const out: Status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: s.status } as Status;
-  if (s.message !== undefined) out.message = s.message;
-  if (s.reason !== undefined) out.reason = s.reason;
-  if (s.details !== undefined) out.details = s.details;
-  out.code = s.code;
-  return out;
+  status.code = code;
+  return status;
 }
 
 export function success(code: number, details?: StatusDetails): Status {
