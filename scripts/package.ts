@@ -71,15 +71,33 @@ export function esbuildOptions(): BuildOptions {
   const sls = parse(readFileSync(path.join(repoRoot, 'serverless.yml'), 'utf8'), {
     customTags: ['!Sub', '!GetAtt', '!Ref'].map(passThrough),
   });
-  const {
-    exclude: _x,
-    packager: _p,
-    keepOutputDirectory: _k,
-    outputFileExtension: _o,
-    ...options
-  } = sls.custom.esbuild;
+  const options: Record<string, unknown> = { ...sls.custom.esbuild };
+  for (const key of PLUGIN_ONLY_OPTIONS) delete options[key];
   return options as BuildOptions;
 }
+
+/** serverless-esbuild's own settings, which it removes before calling esbuild (its bundle.js). */
+const PLUGIN_ONLY_OPTIONS = [
+  'concurrency',
+  'zipConcurrency',
+  'exclude',
+  'nativeZip',
+  'packager',
+  'packagePath',
+  'watch',
+  'keepOutputDirectory',
+  'packagerOptions',
+  'installExtraArgs',
+  'outputFileExtension',
+  'outputBuildFolder',
+  'outputWorkFolder',
+  'nodeExternals',
+  'skipBuild',
+  'skipRebuild',
+  'skipBuildExcludeFns',
+  'stripEntryResolveExtensions',
+  'disposeContext',
+];
 
 export interface PackageResult {
   status: number;

@@ -371,7 +371,7 @@ describe('functions', () => {
     async (fn) => {
       const zip = path.join(outDir, `${fn}.zip`);
       expect(statSync(zip).size, `${fn}.zip size`).toBeLessThanOrEqual(MAX_ZIP_BYTES);
-      const entries = await zipEntries(zip);
+      const entries = (await zipEntries(zip)).filter((e) => !e.name.endsWith('/')); // not directories
       expect(entries.map((e) => e.name)).toEqual([FUNCTIONS[fn]]);
       const head = entries[0]!.text().slice(0, 200);
       expect(head).toContain(
