@@ -111,7 +111,7 @@ describe('DaemonSets, node loss and the kubelet', () => {
     const onLost = runningPods(store, 'web-').filter((p) => p.spec.nodeName === lost);
     expect(onLost.length).toBeGreaterThan(0);
     store.delete('nodes', undefined, lost);
-    expect(store.list('pods', { nodeName: lost })).toHaveLength(0);
+    await waitFor('pods of the lost node deleted', () => store.list('pods', { nodeName: lost }).length === 0);
     const after = await waitFor('6 web pods running on the remaining nodes', () => {
       const running = runningPods(store, 'web-');
       return running.length === 6 && running;

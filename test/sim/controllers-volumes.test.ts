@@ -125,7 +125,10 @@ describe('StatefulSet volumes, provisioning and attach/detach', () => {
     const first = await waitFor('mq-0 running', () => isRunning(store.get('pods', 'default', 'mq-0')));
     const zone = zoneOf(store, first.spec.nodeName);
     store.delete('nodes', undefined, first.spec.nodeName);
-    expect(store.get('pods', 'default', 'mq-0')?.metadata.uid).not.toBe(first.metadata.uid);
+    await waitFor(
+      'mq-0 of the lost node deleted',
+      () => store.get('pods', 'default', 'mq-0')?.metadata.uid !== first.metadata.uid,
+    );
     await waitFor(
       'Multi-Attach while the dead node still holds the volume',
       () =>

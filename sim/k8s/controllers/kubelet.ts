@@ -37,6 +37,7 @@ export class Kubelet {
   private readonly timers: Timers;
   private readonly timings: KubeletTimings;
   private readonly queue: WorkQueue;
+  private readonly nodeQueue: WorkQueue;
   /** pod key → timer that makes it Running */
   private readonly starting = new Map<string, NodeJS.Timeout | undefined>();
   /** pod key → timer that removes it */
@@ -60,6 +61,7 @@ export class Kubelet {
     this.timers = timers;
     this.timings = timings;
     this.queue = new WorkQueue('kubelet', (key) => this.sync(key));
+    this.nodeQueue = new WorkQueue('kubelet-nodes', (key) => this.syncNode(key));
     for (const node of store.list('nodes')) this.nodeReady.set(node.metadata.name, isNodeReady(node));
     this.watch('nodes', (event) => this.onNode(event));
     this.watch('pods', (event) => this.onPod(event));
@@ -75,6 +77,7 @@ export class Kubelet {
 
   stop(): void {
     this.queue.stop();
+    this.nodeQueue.stop();
     for (const stop of this.unwatch) stop();
   }
 
@@ -101,22 +104,34 @@ export class Kubelet {
     }
   }
 
+  /** Watchers only take note; the writes happen on the node queue, outside the store's emit. */
   private onNode(event: StoreEvent): void {
     const name = event.object.metadata.name;
     if (event.type === 'DELETED') {
       this.nodeReady.delete(name);
-      this.collectPodsOf(name);
-      this.timers.after(this.timings.volumeDetachMs, () => this.forceDetachNode(name));
+      this.nodeQueue.add(`gone:${name}`);
       return;
     }
     const ready = isNodeReady(event.object);
     const before = this.nodeReady.get(name);
     this.nodeReady.set(name, ready);
     if (before === ready) return;
-    if (ready) {
+    if (ready) this.nodeQueue.add(`ready:${name}`);
+    else if (before !== undefined) this.nodeQueue.add(`not-ready:${name}`);
+  }
+
+  private syncNode(key: string): void {
+    const colon = key.indexOf(':');
+    const change = key.slice(0, colon);
+    const name = key.slice(colon + 1);
+    if (change === 'gone') {
+      if (this.store.get('nodes', undefined, name)) return; // came back under the same name
+      this.collectPodsOf(name);
+      this.timers.after(this.timings.volumeDetachMs, () => this.forceDetachNode(name));
+    } else if (change === 'ready' && this.nodeReady.get(name)) {
       this.setPodsReady(name, true);
       this.wake(this.waitingOnNode, name);
-    } else if (before !== undefined) {
+    } else if (change === 'not-ready' && this.nodeReady.get(name) === false) {
       this.setPodsReady(name, false);
     }
   }
