@@ -34,7 +34,13 @@ export function createEvent(k8s: KubeClients, input: EventInput, now = new Date(
         kind: input.target.kind,
         name: input.target.name,
         ...(input.target.namespace ? { namespace: input.target.namespace } : {}),
-        ...(input.target.uid ? { uid: input.target.uid } : {}),
+        // kubectl describe node looks events up by involvedObject.uid = the node's *name* (the
+        // kubelet's convention, which node-termination-handler follows too), not its real uid.
+        ...(input.target.kind === 'Node'
+          ? { uid: input.target.name }
+          : input.target.uid
+            ? { uid: input.target.uid }
+            : {}),
       },
       reason: input.reason,
       message: input.message,
