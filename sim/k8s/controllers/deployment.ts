@@ -150,7 +150,6 @@ export class DeploymentController {
         'deployment.kubernetes.io/desired-replicas': String(deployment.spec?.replicas ?? 1),
       };
     });
-    rs.spec.replicas = replicas;
     const direction = replicas > from ? 'up' : 'down';
     this.recorder.record(
       deployment,
