@@ -16,9 +16,10 @@ SYSTEM_PACKAGES=(golang-go etcd-server rsync openssl)
 log() { echo "k8s-real/build: $*" >&2; }
 fail() { log "ERROR: $*"; exit 1; }
 
+# Built = the three binaries, stamped with their version (bin/.version), and the system tools.
 all_built() {
   for c in "${COMPONENTS[@]}"; do [ -x "$BIN/$c" ] || return 1; done
-  command -v etcd >/dev/null && command -v openssl >/dev/null
+  [ -s "$BIN/.version" ] && command -v etcd >/dev/null && command -v openssl >/dev/null
 }
 
 # Root runs apt-get directly; others need passwordless sudo.
@@ -70,21 +71,32 @@ first_match() {
 source_dir() { first_match "$K8S_HOME"/src/kubernetes-*/; }
 
 # GOPATH mode: Debian's Go rejects the vendored module tree of 1.20 in module mode, so the source
-# is linked into a GOPATH as k8s.io/kubernetes and built with GO111MODULE=off.
+# is linked into a GOPATH as k8s.io/kubernetes and built with GO111MODULE=off. Without git metadata
+# the binaries would report version v0.0.0-master: the version is stamped in at link time from the
+# source folder's name (kubernetes-1.20.2).
 compile() {
-  local src="$1" gopath="$K8S_HOME/gopath"
+  local src="$1" gopath="$K8S_HOME/gopath" version
+  version=$(basename "$src")
+  version=${version#kubernetes-}
   mkdir -p "$gopath/src/k8s.io" "$BIN"
   ln -sfn "$src" "$gopath/src/k8s.io/kubernetes"
   cd "$gopath/src/k8s.io/kubernetes"
   export GOCACHE="$K8S_HOME/gocache" GOFLAGS=
-  log "generating code (make generated_files; OpenAPI definitions are not in the source package)"
-  make generated_files >&2 || fail "make generated_files failed"
+  if [ ! -s pkg/generated/openapi/zz_generated.openapi.go ]; then
+    log "generating code (make generated_files; OpenAPI definitions are not in the source package)"
+    make generated_files >&2 || fail "make generated_files failed"
+  fi
   export GO111MODULE=off GOPATH="$gopath" CGO_ENABLED=0
+  local pkg=k8s.io/kubernetes/vendor/k8s.io/component-base/version
+  local minor=${version#*.}
+  local ldflags="-X $pkg.gitVersion=v$version -X $pkg.gitMajor=${version%%.*} -X $pkg.gitMinor=${minor%%.*}"
+  ldflags+=" -X $pkg.gitTreeState=archive"
   for c in "${COMPONENTS[@]}"; do
-    log "building $c"
-    go build -o "$BIN/$c.partial" "./cmd/$c" >&2 || fail "go build ./cmd/$c failed"
+    log "building $c v$version"
+    go build -ldflags "$ldflags" -o "$BIN/$c.partial" "./cmd/$c" >&2 || fail "go build ./cmd/$c failed"
     mv "$BIN/$c.partial" "$BIN/$c"
   done
+  echo "v$version" >"$BIN/.version"
 }
 
 main() {
