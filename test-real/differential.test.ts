@@ -191,6 +191,16 @@ describe('API semantics', () => {
     expect(sim, SIM_VS_REAL).toEqual(real);
   });
 
+  it('pod watch during an eviction: first event (MODIFIED, terminating) and last (DELETED) agree', async () => {
+    const { sim, real } = await onBoth(scenario.watchDuringEviction);
+    expect(real).toEqual({
+      evictionStatus: 201,
+      first: { type: 'MODIFIED', terminating: true },
+      last: { type: 'DELETED', terminating: true },
+    });
+    expect(sim, SIM_VS_REAL).toEqual(real);
+  });
+
   it('stale resourceVersion on PUT and on merge patch: 409 Conflict Status agrees', async () => {
     const { sim, real } = await onBoth(scenario.resourceVersionConflicts);
     expect(real.put.httpStatus).toBe(409);

@@ -1,10 +1,11 @@
 // Scenarios: API semantics spotguard relies on (patch types, selectors, deletion, error bodies).
-import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type V1Pod, Watch } from '@kubernetes/client-node';
 import type { Cluster } from '../clusters.ts';
 import { wire } from '../wire.ts';
 import {
   createNamespace,
   createPod,
+  evict,
   outcome,
   pauseContainer,
   readyPods,
@@ -287,4 +288,41 @@ export async function labelSelectors(c: Cluster, ns: string) {
       ),
     ),
   };
+}
+
+/**
+ * A pod watch (field selector on the node, as spotguard's drain uses) while one pod is evicted: the
+ * events the API server itself produces for that pod — the graceful delete (MODIFIED with a
+ * deletionTimestamp) first and DELETED last. Left out: kubelet status writes in between (the
+ * simulator's kubelet and the test's kubelet player differ there by design), and the MODIFIED that
+ * only adds the DisruptionTarget condition before the delete (servers ≥ 1.26 do that, 1.20 does not).
+ */
+export async function watchDuringEviction(c: Cluster, ns: string) {
+  await createNamespace(c, ns);
+  await createPod(c, ns, 'victim', { nodeName: c.nodeNames[2], terminationGracePeriodSeconds: 30 });
+  await readyPods(c, ns, 'victim', 1);
+  const list = await c.core.listNamespacedPod({ namespace: ns });
+  const events: { type: string; terminating: boolean; disruptionTargetOnly: boolean }[] = [];
+  let deleted!: () => void;
+  const gone = new Promise<void>((resolve) => {
+    deleted = resolve;
+  });
+  const watch = await new Watch(c.kc).watch(
+    `/api/v1/namespaces/${ns}/pods`,
+    { fieldSelector: `spec.nodeName=${c.nodeNames[2]}`, resourceVersion: list.metadata!.resourceVersion! },
+    (type, pod: V1Pod) => {
+      const terminating = pod.metadata?.deletionTimestamp !== undefined;
+      const marked = (pod.status?.conditions ?? []).some((cond) => cond.type === 'DisruptionTarget');
+      events.push({ type, terminating, disruptionTargetOnly: !terminating && marked });
+      if (type === 'DELETED') deleted();
+    },
+    () => deleted(),
+  );
+  const eviction = await evict(c, ns, 'victim');
+  await Promise.race([gone, new Promise((r) => setTimeout(r, 15_000))]);
+  watch.abort();
+  const compared = events
+    .filter((e) => !e.disruptionTargetOnly)
+    .map(({ type, terminating }) => ({ type, terminating }));
+  return { evictionStatus: eviction.status, first: compared[0], last: compared.at(-1) };
 }
