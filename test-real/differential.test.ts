@@ -78,6 +78,12 @@ describe('eviction edge cases', () => {
     expect(sim, SIM_VS_REAL).toEqual(real);
   });
 
+  it('evicted StatefulSet pod comes back under the same name: outcome agrees', async () => {
+    const { sim, real } = await onBoth(scenario.statefulPodReplaced);
+    expect(real).toEqual({ evictionStatus: 201, namesAfter: ['db-0', 'db-1'], ownerKind: 'StatefulSet' });
+    expect(sim, SIM_VS_REAL).toEqual(real);
+  });
+
   describe('eviction options', () => {
     let run: {
       sim: Awaited<ReturnType<typeof scenario.evictionOptions>>;

@@ -162,3 +162,43 @@ export async function evictionOptions(c: Cluster, ns: string) {
   const v1Body = statusShape(await evictWith(c, ns, 'v1body', {}, 'policy/v1'));
   return { graceful, gracefulAfter, dryRun, dryRunAfter, alreadyTerminating, v1Body };
 }
+
+/** Evicts a StatefulSet pod: it comes back under the same name (a new pod), and Ready. */
+export async function statefulPodReplaced(c: Cluster, ns: string) {
+  await createNamespace(c, ns);
+  const labels = { app: 'db' };
+  await c.apps.createNamespacedStatefulSet({
+    namespace: ns,
+    body: {
+      metadata: { name: 'db', namespace: ns },
+      spec: {
+        replicas: 2,
+        serviceName: 'db',
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: {
+            containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.9' }],
+            terminationGracePeriodSeconds: 5,
+          },
+        },
+      },
+    },
+  });
+  const before = await readyPods(c, ns, 'db', 2);
+  const victim = before.find((p) => p.metadata!.name === 'db-1')!;
+  const eviction = await evict(c, ns, 'db-1');
+  const after = await waitFor(
+    `db-1 to come back in ${c.name}`,
+    () => listPods(c, ns, 'db'),
+    (pods) =>
+      pods.length === 2 &&
+      pods.every(isReady) &&
+      pods.some((p) => p.metadata!.uid !== victim.metadata!.uid && p.metadata!.name === 'db-1'),
+  );
+  return {
+    evictionStatus: eviction.status,
+    namesAfter: after.map((p) => p.metadata!.name!).sort(),
+    ownerKind: after[0]!.metadata!.ownerReferences?.[0]?.kind,
+  };
+}
