@@ -254,9 +254,11 @@ async function measureVariant(variant: Variant, entry: string, work: string): Pr
 }
 
 export async function run(): Promise<{ title: string; markdown: string }> {
-  // inside the repo (gitignored .esbuild/) so external packages resolve from node_modules
-  mkdirSync(path.join(repoRoot, '.esbuild'), { recursive: true });
-  const work = mkdtempSync(path.join(repoRoot, '.esbuild', 'bench-'));
+  // inside the repo so that external packages resolve from node_modules; not under .esbuild/,
+  // which serverless-esbuild deletes after packaging
+  const cache = path.join(repoRoot, 'node_modules', '.cache');
+  mkdirSync(cache, { recursive: true });
+  const work = mkdtempSync(path.join(cache, 'spotguard-bench-'));
   const load = loadavg()[0]!.toFixed(1);
   try {
     const packaged = await measurePackaged(work);

@@ -122,9 +122,12 @@ export function packageService(extraArgs: string[] = [], outDir?: string): Packa
     ...(outDir ? ['--package', outDir] : []),
     ...extraArgs,
   ];
+  // a private esbuild work folder per run: serverless-esbuild deletes its work folder when done,
+  // and with the shared default (.esbuild) one run would delete another's build under its feet
+  const workFolder = { SPOTGUARD_ESBUILD_WORK_FOLDER: `.esbuild/run-${process.pid}-${Date.now()}` };
   const run = spawnSync(process.execPath, args, {
     cwd: repoRoot,
-    env: offlineEnv(),
+    env: { ...offlineEnv(), ...workFolder },
     encoding: 'utf8',
     maxBuffer: 32 * 1024 * 1024,
     timeout: PACKAGE_TIMEOUT_MS,
