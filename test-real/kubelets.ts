@@ -27,6 +27,12 @@ export interface KubeletPlayerOptions {
   startMs?: number;
   /** Upper bound of the termination delay (default 1000 ms). */
   termMs?: number;
+  /**
+   * Register these nodes instead of eksNode(firstIndex…): for nodes with a given name, instance id
+   * and zone (e.g. the instances of the simulator's AWS side). `nodes`, `zones`, `firstIndex` are
+   * then unused.
+   */
+  nodeObjects?: V1Node[];
 }
 
 export interface KubeletPlayer {
@@ -111,7 +117,7 @@ export async function startKubelets(kc: KubeConfig, opts: KubeletPlayerOptions =
   const first = opts.firstIndex ?? 0;
   const startMs = opts.startMs ?? 300;
   const termMs = opts.termMs ?? 1000;
-  const nodes = Array.from({ length: count }, (_, k) => eksNode(first + k, opts));
+  const nodes = opts.nodeObjects ?? Array.from({ length: count }, (_, k) => eksNode(first + k, opts));
   for (const node of nodes) await registerNode(core, node);
   const hostIPs = new Map(nodes.map((n) => [n.metadata!.name!, n.status!.addresses![0]!.address]));
 
