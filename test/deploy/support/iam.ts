@@ -67,22 +67,30 @@ const IAM_PREFIX: Record<string, string> = {
 /** STS GetCallerIdentity (the EKS token is a presigned one) needs no IAM permission. */
 const NEEDS_NO_PERMISSION = new Set(['sts:GetCallerIdentity']);
 
-/** IAM actions for every `XxxCommand` imported from an AWS SDK v3 client in the given files. */
+/** IAM actions for every `XxxCommand` the given files import from an AWS SDK v3 client. */
 export function sdkActions(files: string[], root: string): Map<string, string[]> {
   const actions = new Map<string, string[]>();
+  const add = (file: string, client: string, command: string) => {
+    const prefix = IAM_PREFIX[client];
+    if (!prefix)
+      throw new Error(`${path.relative(root, file)}: no IAM prefix known for @aws-sdk/client-${client}`);
+    const action = `${prefix}:${command}`;
+    if (!NEEDS_NO_PERMISSION.has(action))
+      actions.set(action, [...(actions.get(action) ?? []), path.relative(root, file)]);
+  };
   for (const file of files) {
     const text = readFileSync(file, 'utf8');
+    // import { DescribeInstancesCommand, DetachInstancesCommand as Detach, type EC2Client } from '@aws-sdk/client-ec2'
     for (const m of text.matchAll(/import\s*\{([^}]*)\}\s*from\s*'@aws-sdk\/client-([\w-]+)'/g)) {
-      const prefix = IAM_PREFIX[m[2]!];
-      if (!prefix)
-        throw new Error(`${path.relative(root, file)}: no IAM prefix known for @aws-sdk/client-${m[2]}`);
-      for (const spec of m[1]!.split(',').map((s) => s.trim())) {
-        const name = /^(\w+)Command$/.exec(spec)?.[1];
-        if (!name) continue; // clients, types
-        const action = `${prefix}:${name}`;
-        if (NEEDS_NO_PERMISSION.has(action)) continue;
-        actions.set(action, [...(actions.get(action) ?? []), path.relative(root, file)]);
+      for (const spec of m[1]!.split(',')) {
+        const name = /^\s*(\w+)Command(?:\s+as\s+\w+)?\s*$/.exec(spec)?.[1]; // not types, not clients
+        if (name) add(file, m[2]!, name);
       }
+    }
+    // import * as ec2 from '@aws-sdk/client-ec2' … new ec2.DescribeInstancesCommand(…)
+    for (const m of text.matchAll(/import\s*\*\s*as\s+(\w+)\s+from\s*'@aws-sdk\/client-([\w-]+)'/g)) {
+      for (const use of text.matchAll(new RegExp(`\\b${m[1]}\\.(\\w+)Command\\b`, 'g')))
+        add(file, m[2]!, use[1]!);
     }
   }
   return actions;
