@@ -187,6 +187,7 @@ export class Store {
     resource: string,
     namespace: string | undefined,
     name: string,
+    // biome-ignore lint/suspicious/noConfusingVoidType: callers pass arrow functions that return nothing
     change: (draft: KObject) => undefined | boolean | void,
   ): KObject {
     const current = this.get(resource, namespace, name);

@@ -202,7 +202,8 @@ describe('SQS', () => {
       await sim.until(
         () => sim.sqs.queue('hooks-dlq')!.messages.length === 1,
         'poison message in the DLQ',
-        6_000,
+        // three visibility timeouts: generous, so a loaded CI machine does not fail it
+        20_000,
       );
       const record = deliveries[0]!.Records[0]!;
       expect(record).toMatchObject({
