@@ -13,6 +13,7 @@ const benches: Record<string, () => Promise<{ run: () => Promise<BenchResult> }>
   'sim-startup': () => import('./sim-startup.ts'),
   drain: () => import('./drain.ts'),
   bundle: () => import('./bundle.ts'),
+  'drain-real': () => import('./drain-real.ts'),
 };
 
 const FILE = new URL('../BENCHMARKS.md', import.meta.url);
