@@ -174,6 +174,42 @@ describe('list selectors and pagination', () => {
     expect(await q('!tier')).toEqual(['b-done', 'fresh']);
   });
 
+  it('refuses an invalid label selector with 400 and labels.Parse wording', async () => {
+    const message = async (labelSelector: string) => {
+      const bad = await statusOf(core.listNamespacedPod({ namespace: 'shop', labelSelector }));
+      expect(bad.code).toBe(400);
+      expect(bad.body.reason).toBe('BadRequest');
+      return bad.body.message;
+    };
+    expect(await message('tier in web')).toBe("unable to parse requirement: found 'web' expected: '('");
+    expect(await message('tier in (web')).toBe("unable to parse requirement: found '', expected: ',' or ')'");
+    expect(await message('tier=web,')).toBe("found '', expected: identifier after ','");
+    expect(await message('tier=web=x')).toBe("found '=', expected: ',' or 'end of string'");
+    expect(await message('=web')).toBe("found '=', expected: !, identifier, or 'end of string'");
+    expect(await message('tier gt 1')).toBe(
+      "unable to parse requirement: found 'gt', expected: '=', '!=', '==', 'in', notin'",
+    );
+    expect(await message('tier in ()x')).toBe("found 'x', expected: ',' or 'end of string'");
+    expect(await message('tier=web_')).toMatch(
+      /^unable to parse requirement: invalid label value: "web_": at key: "tier": /,
+    );
+    expect(await message('-tier')).toMatch(
+      /^unable to parse requirement: invalid label key "-tier": name part must consist/,
+    );
+    expect(await message('tier>x')).toBe(
+      "unable to parse requirement: for 'Gt', 'Lt' operators, the value must be an integer",
+    );
+  });
+
+  it('parses label selectors as labels.Parse does: in/notin as values, empty values, Gt/Lt', async () => {
+    const q = async (labelSelector: string) =>
+      names(await core.listNamespacedPod({ namespace: 'shop', labelSelector })).sort();
+    expect(await q('tier in (web,,in)')).toEqual(['a-0', 'a-1', 'b-0']);
+    expect(await q('tier in ()')).toEqual([]);
+    expect(await q('tier>1')).toEqual([]);
+    expect(await q('  app = cart ,  tier==db ')).toEqual(['a-2', 'a-3', 'a-4']);
+  });
+
   it('rejects an unsupported field label with 400 like the real server', async () => {
     const bad = await statusOf(
       core.listNamespacedPod({ namespace: 'shop', fieldSelector: 'spec.color=blue' }),
@@ -206,23 +242,36 @@ describe('list selectors and pagination', () => {
 });
 
 describe('patch', () => {
-  it('answers 415 UnsupportedMediaType for an unknown patch content type', async () => {
-    const response = await fetch(`${c.api.url}/api/v1/nodes/${NODE_A}`, {
-      method: 'PATCH',
-      headers: { 'content-type': 'application/json' },
-      body: '{"spec":{"unschedulable":true}}',
-    });
-    expect(response.status).toBe(415);
-    expect(await jsonOf(response)).toEqual({
-      kind: 'Status',
-      apiVersion: 'v1',
-      metadata: {},
-      status: 'Failure',
-      message:
-        'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml',
-      reason: 'UnsupportedMediaType',
-      code: 415,
-    });
+  it("refuses an unknown patch content type in the router: 415 '415: Unsupported Media Type', details {}", async () => {
+    const patchWith = (contentType: string, body = '{"spec":{"unschedulable":true}}') =>
+      fetch(`${c.api.url}/api/v1/nodes/${NODE_A}`, {
+        method: 'PATCH',
+        headers: { 'content-type': contentType },
+        body,
+      });
+    for (const contentType of ['application/json', 'application/bogus-patch+json']) {
+      const response = await patchWith(contentType);
+      expect(response.status).toBe(415);
+      expect(await jsonOf(response)).toEqual({
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: '415: Unsupported Media Type',
+        reason: 'UnsupportedMediaType',
+        details: {},
+        code: 415,
+      });
+    }
+    // without a body go-restful answers 406 instead
+    const empty = await patchWith('application/json', '');
+    expect(empty.status).toBe(406);
+    expect(await jsonOf(empty)).toMatchObject({ reason: 'NotAcceptable', message: '406: Not Acceptable' });
+    // a list that names a patch type passes the router; the patch handler then refuses the whole header
+    const listed = await patchWith('application/bogus, application/merge-patch+json');
+    expect(listed.status).toBe(415);
+    expect((await jsonOf(listed)).message).toMatch(/^the body of the request was in an unknown format/);
+    expect((await core.readNode({ name: NODE_A })).spec?.unschedulable).toBeFalsy();
   });
 
   it('rejects a merge patch that is not an object (400 for a scalar, 422 for an array)', async () => {
@@ -250,6 +299,32 @@ describe('patch', () => {
       core.patchNode({ name: NODE_B, body: [{ op: 'test', path: '/spec/unschedulable', value: true }] }),
     );
     expect(failed.code).toBe(422);
+  });
+
+  it('a JSON patch that cannot be applied is the generic 422 (no json-patch error text), details {}', async () => {
+    const generic = {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: 'the server rejected our request due to an error in our request',
+      reason: 'Invalid',
+      details: {},
+      code: 422,
+    };
+    for (const ops of [
+      [{ op: 'test', path: '/metadata/name', value: 'other' }],
+      [{ op: 'remove', path: '/metadata/labels/absent' }],
+      [{ op: 'replace', path: '/spec/nothing/here', value: 1 }],
+    ]) {
+      const response = await fetch(`${c.api.url}/api/v1/nodes/${NODE_B}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json-patch+json' },
+        body: JSON.stringify(ops),
+      });
+      expect(response.status).toBe(422);
+      expect(await jsonOf(response)).toEqual(generic);
+    }
   });
 
   it('merge patch sets taints and unschedulable in one request; strategic merge replaces taints like the real server', async () => {

@@ -364,7 +364,16 @@ describe('a server without policy/v1 (like Kubernetes 1.20)', () => {
       }),
     });
     expect(response.status).toBe(400);
-    expect((await jsonOf(response)).reason).toBe('BadRequest');
+    expect(await jsonOf(response)).toEqual({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message:
+        'Eviction in version "v1" cannot be handled as a Eviction: no kind "Eviction" is registered for version "policy/v1" in scheme "k8s.io/kubernetes/pkg/api/legacyscheme/scheme.go:30"',
+      reason: 'BadRequest',
+      code: 400,
+    });
     expect(old.store.get('pods', 'default', 'p-0')?.metadata.deletionTimestamp).toBeUndefined();
   });
 });

@@ -130,6 +130,27 @@ export function invalid(
   return new ApiError(failure(422, 'Invalid', `${what} "${name}" is invalid: ${joined}`, details));
 }
 
+/**
+ * NewGenericServerResponse with no resource and no name, as kube-apiserver builds it for errors that
+ * carry only an HTTP code: go-restful's router refusals (415, 406, 405) and a json-patch that cannot be
+ * applied (422). The fixed message of the code replaces the server message where the real one does,
+ * and the Status always has an empty `details`.
+ */
+export function genericServerResponse(code: 406 | 415 | 422, serverMessage: string): ApiError {
+  const [reason, message] =
+    code === 422
+      ? ['Invalid', 'the server rejected our request due to an error in our request']
+      : code === 415
+        ? ['UnsupportedMediaType', serverMessage]
+        : [
+            'NotAcceptable',
+            serverMessage && serverMessage !== 'unknown'
+              ? serverMessage
+              : 'the server was unable to respond with a content type that the client supports',
+          ];
+  return new ApiError(failure(code, reason, message, {}));
+}
+
 /** API Priority and Fairness style throttling answer. */
 export const tooManyRequests = (message: string, retryAfterSeconds?: number) =>
   new ApiError(

@@ -203,8 +203,10 @@ export function evictPod(
   }
   const accepted = opts.policyV1 ? ['policy/v1', 'policy/v1beta1'] : ['policy/v1beta1'];
   if (!accepted.includes(body.apiVersion)) {
+    // the decoder's error as transformDecodeError (endpoints/handlers/rest.go) wraps it
+    const version = String(body.apiVersion).split('/').at(-1);
     throw badRequest(
-      `no kind "Eviction" is registered for version "${body.apiVersion}" in scheme "pkg/api/legacyscheme/scheme.go:30"`,
+      `Eviction in version "${version}" cannot be handled as a Eviction: no kind "Eviction" is registered for version "${body.apiVersion}" in scheme "k8s.io/kubernetes/pkg/api/legacyscheme/scheme.go:30"`,
     );
   }
   if (body.metadata?.name !== name) throw badRequest('name in URL does not match name in Eviction object');

@@ -18,6 +18,7 @@ import {
   ApiError,
   badRequest,
   failure,
+  genericServerResponse,
   invalid,
   methodNotAllowed,
   notFound,
@@ -222,14 +223,37 @@ async function handleUpdate(info: RequestInfo): Promise<void> {
   respondObject(info, 200, updated);
 }
 
-function unsupportedMediaType(): ApiError {
-  return new ApiError(
-    failure(
-      415,
-      'UnsupportedMediaType',
-      `the body of the request was in an unknown format - accepted media types include: ${PATCH_TYPES.join(', ')}`,
-    ),
-  );
+/**
+ * The patch type of a PATCH request, or the refusal the real server answers with. go-restful's router
+ * checks Content-Type first, against the route's Consumes list (the patch types; a comma-separated
+ * header matches if any entry does; a missing one counts as application/octet-stream): no match is
+ * "415: Unsupported Media Type" with a body, "406: Not Acceptable" without one. The patch handler
+ * then checks the type again (its long message is what only custom resources, routed without
+ * Consumes, ever get).
+ */
+function patchTypeOf(req: IncomingMessage): PatchType {
+  const header = req.headers['content-type'] || 'application/octet-stream';
+  const routed = header.split(',').some((entry) => {
+    const mediaType = entry.split(';')[0]!.trim();
+    return (PATCH_TYPES as readonly string[]).includes(mediaType);
+  });
+  if (!routed) {
+    const hasBody = Number(req.headers['content-length'] ?? 0) > 0;
+    throw hasBody
+      ? genericServerResponse(415, '415: Unsupported Media Type')
+      : genericServerResponse(406, '406: Not Acceptable');
+  }
+  const patchType = contentTypeOf(req) as PatchType;
+  if (!PATCH_TYPES.includes(patchType)) {
+    throw new ApiError(
+      failure(
+        415,
+        'UnsupportedMediaType',
+        `the body of the request was in an unknown format - accepted media types include: ${PATCH_TYPES.join(', ')}`,
+      ),
+    );
+  }
+  return patchType;
 }
 
 function applyPatchBody(patchType: PatchType, current: KObject, text: string): KObject {
@@ -264,8 +288,7 @@ function patchToObject(patchType: PatchType, current: KObject, text: string): KO
 }
 
 async function handlePatch(info: RequestInfo): Promise<void> {
-  const patchType = contentTypeOf(info.req) as PatchType;
-  if (!PATCH_TYPES.includes(patchType)) throw unsupportedMediaType();
+  const patchType = patchTypeOf(info.req);
   if (patchType === 'application/apply-patch+yaml' && !info.query.get('fieldManager')) {
     throw invalid('PatchOptions', 'meta.k8s.io', '', [
       {
@@ -332,9 +355,7 @@ async function handleScale(info: RequestInfo, verb: string): Promise<void> {
   if (verb === 'update') {
     scale = parseJsonBody(text) as KObject;
   } else {
-    const patchType = contentTypeOf(info.req) as PatchType;
-    if (!PATCH_TYPES.includes(patchType)) throw unsupportedMediaType();
-    scale = patchToObject(patchType, getScale(info.scope, name), text);
+    scale = patchToObject(patchTypeOf(info.req), getScale(info.scope, name), text);
   }
   writeJson(info.res, 200, updateScale(info.scope, name, scale, dryRunOf(info.query)));
 }

@@ -1,7 +1,7 @@
 // PATCH bodies: JSON Patch (RFC 6902), JSON Merge Patch (RFC 7386) and Kubernetes strategic merge
 // patch for the lists spotguard, kubectl and the simulator touch. Errors carry the status codes the
 // real server answers with (see apiserver endpoints/handlers/patch.go).
-import { ApiError, badRequest, failure } from './errors.ts';
+import { badRequest, genericServerResponse } from './errors.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: patches are open-ended JSON
 type Json = any;
@@ -18,7 +18,10 @@ export type PatchType = (typeof PATCH_TYPES)[number];
 const isObject = (v: unknown): v is Record<string, Json> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-const unprocessable = (message: string) => new ApiError(failure(422, 'Invalid', message));
+/** An operation that cannot be applied; the message is json-patch's (the server does not return it). */
+class JsonPatchError extends Error {}
+
+const unprocessable = (message: string) => new JsonPatchError(message);
 
 // ---------- JSON Patch ----------
 
@@ -96,10 +99,25 @@ function addAt(doc: Json, path: string, value: Json, op: string, replace: boolea
   return doc;
 }
 
+/**
+ * Applies a JSON patch. An operation that cannot be applied is refused as the real server does
+ * (patch.go applyJSPatch): a generic 422 Invalid whose message does not carry json-patch's error text.
+ */
 export function applyJsonPatch(doc: Json, patch: Json): Json {
   if (!Array.isArray(patch)) {
     throw badRequest('json: cannot unmarshal object into Go value of type jsonpatch.Patch');
   }
+  try {
+    return applyOperations(doc, patch);
+  } catch (error) {
+    if (!(error instanceof JsonPatchError)) throw error;
+    const refused = genericServerResponse(422, error.message);
+    refused.cause = error;
+    throw refused;
+  }
+}
+
+function applyOperations(doc: Json, patch: Json[]): Json {
   let out = structuredClone(doc);
   for (const operation of patch) {
     const { op, path, from } = operation ?? {};

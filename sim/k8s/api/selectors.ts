@@ -1,6 +1,7 @@
 // Label and field selectors with kube-apiserver's grammar and error messages.
 import type { KObject } from '../store.ts';
 import { badRequest } from './errors.ts';
+import { labelValueErrors, qualifiedNameErrors } from './validation.ts';
 
 export type LabelOp = 'exists' | '!exists' | '=' | '!=' | 'in' | 'notin' | 'gt' | 'lt';
 
@@ -12,53 +13,283 @@ export interface LabelRequirement {
 
 export type LabelSelector = LabelRequirement[];
 
-/** Splits on commas that are not inside `( … )`. */
-function splitTopLevel(text: string): string[] {
-  const parts: string[] = [];
-  let depth = 0;
-  let start = 0;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (ch === '(') depth++;
-    else if (ch === ')') depth--;
-    else if (ch === ',' && depth === 0) {
-      parts.push(text.slice(start, i));
-      start = i + 1;
+// ---- label selector grammar: a port of k8s.io/apimachinery/pkg/labels/selector.go (Lexer, Parser,
+// NewRequirement), so that every parse error carries the real server's wording ----
+
+type Token =
+  | 'error'
+  | 'end'
+  | ')'
+  | ','
+  | '!'
+  | '=='
+  | '='
+  | '>'
+  | 'identifier'
+  | 'in'
+  | '<'
+  | '!='
+  | 'notin'
+  | '(';
+
+const LITERAL_TOKENS: ReadonlyMap<string, Token> = new Map<string, Token>([
+  [')', ')'],
+  [',', ','],
+  ['!', '!'],
+  ['==', '=='],
+  ['=', '='],
+  ['>', '>'],
+  ['in', 'in'],
+  ['<', '<'],
+  ['!=', '!='],
+  ['notin', 'notin'],
+  ['(', '('],
+]);
+
+interface ScannedItem {
+  tok: Token;
+  literal: string;
+}
+
+const isWhitespace = (ch: string) => ch === ' ' || ch === '\t' || ch === '\r' || ch === '\n';
+const isSpecialSymbol = (ch: string) => '=!(),><'.includes(ch) && ch.length === 1;
+
+/** Lexer.Lex over the whole input (Parser.scan): the last item is always `end`. */
+function scan(text: string): ScannedItem[] {
+  let pos = 0;
+  const read = () => (pos < text.length ? text[pos++]! : '');
+  const items: ScannedItem[] = [];
+  for (;;) {
+    let ch = read();
+    while (ch !== '' && isWhitespace(ch)) ch = read();
+    let item: ScannedItem;
+    if (ch === '') {
+      item = { tok: 'end', literal: '' };
+    } else if (isSpecialSymbol(ch)) {
+      // scanSpecialSymbol: the longest run of symbols that is still a token
+      pos--;
+      let buffer = '';
+      let last: ScannedItem | undefined;
+      for (;;) {
+        const c = read();
+        if (c === '') break;
+        if (!isSpecialSymbol(c)) {
+          pos--;
+          break;
+        }
+        buffer += c;
+        const tok = LITERAL_TOKENS.get(buffer);
+        if (tok) last = { tok, literal: buffer };
+        else if (last) {
+          pos--;
+          break;
+        }
+      }
+      item = last ?? { tok: 'error', literal: `error expected: keyword found '${buffer}'` };
+    } else {
+      // scanIDOrKeyword
+      pos--;
+      let buffer = '';
+      for (;;) {
+        const c = read();
+        if (c === '') break;
+        if (isSpecialSymbol(c) || isWhitespace(c)) {
+          pos--;
+          break;
+        }
+        buffer += c;
+      }
+      item = { tok: LITERAL_TOKENS.get(buffer) ?? 'identifier', literal: buffer };
+    }
+    items.push(item);
+    if (item.tok === 'end') return items;
+  }
+}
+
+/** A parse error: the message the real server puts in its 400 answer. */
+class SelectorError extends Error {}
+
+const fail = (message: string): never => {
+  throw new SelectorError(message);
+};
+
+class Parser {
+  private position = 0;
+  private readonly items: ScannedItem[];
+  constructor(items: ScannedItem[]) {
+    this.items = items;
+  }
+
+  /** In the Values context `in` and `notin` are plain identifiers. */
+  private static inContext(item: ScannedItem, values: boolean): ScannedItem {
+    return values && (item.tok === 'in' || item.tok === 'notin') ? { ...item, tok: 'identifier' } : item;
+  }
+
+  lookahead(values = true): ScannedItem {
+    return Parser.inContext(this.items[this.position]!, values);
+  }
+
+  consume(values = true): ScannedItem {
+    return Parser.inContext(this.items[this.position++]!, values);
+  }
+
+  parse(): LabelRequirement[] {
+    const requirements: LabelRequirement[] = [];
+    for (;;) {
+      const { tok, literal } = this.lookahead();
+      if (tok === 'end') return requirements;
+      if (tok !== 'identifier' && tok !== '!') {
+        fail(`found '${literal}', expected: !, identifier, or 'end of string'`);
+      }
+      try {
+        requirements.push(this.parseRequirement());
+      } catch (error) {
+        if (error instanceof SelectorError) fail(`unable to parse requirement: ${error.message}`);
+        throw error;
+      }
+      const next = this.consume();
+      if (next.tok === 'end') return requirements;
+      if (next.tok !== ',') fail(`found '${next.literal}', expected: ',' or 'end of string'`);
+      const after = this.lookahead();
+      if (after.tok !== 'identifier' && after.tok !== '!') {
+        fail(`found '${after.literal}', expected: identifier after ','`);
+      }
     }
   }
-  parts.push(text.slice(start));
-  return parts.map((p) => p.trim()).filter((p) => p.length > 0);
+
+  private parseRequirement(): LabelRequirement {
+    const { key, op } = this.parseKeyAndInferOperator();
+    if (op === 'exists' || op === '!exists') return newRequirement(key, op, []);
+    const operator = this.parseOperator();
+    const values = operator === 'in' || operator === 'notin' ? this.parseValues() : this.parseExactValue();
+    return newRequirement(key, operator, [...values].sort());
+  }
+
+  private parseKeyAndInferOperator(): { key: string; op?: LabelOp } {
+    let op: LabelOp | undefined;
+    let item = this.consume();
+    if (item.tok === '!') {
+      op = '!exists';
+      item = this.consume();
+    }
+    if (item.tok !== 'identifier') fail(`found '${item.literal}', expected: identifier`);
+    validateLabelKey(item.literal);
+    const next = this.lookahead().tok;
+    if ((next === 'end' || next === ',') && op !== '!exists') op = 'exists';
+    return op ? { key: item.literal, op } : { key: item.literal };
+  }
+
+  private parseOperator(): LabelOp {
+    const { tok, literal } = this.consume(false);
+    switch (tok) {
+      case 'in':
+      case 'notin':
+      case '!=':
+        return tok;
+      case '=':
+      case '==':
+        return '=';
+      case '>':
+        return 'gt';
+      case '<':
+        return 'lt';
+      default:
+        return fail(`found '${literal}', expected: '=', '!=', '==', 'in', notin'`);
+    }
+  }
+
+  private parseValues(): Set<string> {
+    const open = this.consume();
+    if (open.tok !== '(') fail(`found '${open.literal}' expected: '('`);
+    const { tok, literal } = this.lookahead();
+    if (tok === 'identifier' || tok === ',') {
+      const values = this.parseIdentifiersList();
+      if (this.consume().tok !== ')') fail(`found '${literal}', expected: ')'`);
+      return values;
+    }
+    if (tok === ')') {
+      this.consume();
+      return new Set(['']);
+    }
+    return fail(`found '${literal}', expected: ',', ')' or identifier`);
+  }
+
+  private parseIdentifiersList(): Set<string> {
+    const values = new Set<string>();
+    for (;;) {
+      const { tok, literal } = this.consume();
+      if (tok === 'identifier') {
+        values.add(literal);
+        const next = this.lookahead();
+        if (next.tok === ',') continue;
+        if (next.tok === ')') return values;
+        fail(`found '${next.literal}', expected: ',' or ')'`);
+      } else if (tok === ',') {
+        if (values.size === 0) values.add(''); // "(,"
+        const next = this.lookahead().tok;
+        if (next === ')') {
+          values.add(''); // ",)"
+          return values;
+        }
+        if (next === ',') {
+          this.consume();
+          values.add(''); // ",,"
+        }
+      } else {
+        fail(`found '${literal}', expected: ',', or identifier`);
+      }
+    }
+  }
+
+  private parseExactValue(): Set<string> {
+    const next = this.lookahead().tok;
+    if (next === 'end' || next === ',') return new Set(['']);
+    const { tok, literal } = this.consume();
+    if (tok === 'identifier') return new Set([literal]);
+    return fail(`found '${literal}', expected: identifier`);
+  }
 }
 
-const SET_RE = /^([^\s!=<>(),]+)\s+(in|notin)\s*\(([^)]*)\)$/;
-const CMP_RE = /^([^\s!=<>(),]+)\s*(==|=|!=|>|<)\s*([^\s!=<>(),]*)$/;
-const KEY_RE = /^(!?)\s*([^\s!=<>(),]+)$/;
+/** Go's %q for the strings a selector can hold. */
+const quoted = (value: string) => JSON.stringify(value);
 
-/** Parses `app=web,tier in (a,b),!canary`. Throws 400 BadRequest like the real server. */
+function validateLabelKey(key: string): void {
+  const errs = qualifiedNameErrors(key);
+  if (errs.length) fail(`invalid label key ${quoted(key)}: ${errs.join('; ')}`);
+}
+
+/** NewRequirement: the checks on the operator's values. */
+function newRequirement(key: string, op: LabelOp, values: string[]): LabelRequirement {
+  validateLabelKey(key);
+  if ((op === 'in' || op === 'notin') && values.length === 0) {
+    fail("for 'in', 'notin' operators, values set can't be empty");
+  }
+  if ((op === '=' || op === '!=') && values.length !== 1) {
+    fail('exact-match compatibility requires one single value');
+  }
+  if (op === 'gt' || op === 'lt') {
+    if (values.length !== 1) fail("for 'Gt', 'Lt' operators, exactly one value is required");
+    if (!values.every((v) => /^[+-]?\d+$/.test(v) && BigInt.asIntN(64, BigInt(v)) === BigInt(v))) {
+      fail("for 'Gt', 'Lt' operators, the value must be an integer");
+    }
+  }
+  for (const value of values) {
+    const errs = labelValueErrors(value);
+    if (errs.length)
+      fail(`invalid label value: ${quoted(value)}: at key: ${quoted(key)}: ${errs.join('; ')}`);
+  }
+  return { key, op, values };
+}
+
+/** Parses `app=web,tier in (a,b),!canary` (labels.Parse). Throws 400 BadRequest like the real server. */
 export function parseLabelSelector(text: string | null | undefined): LabelSelector {
   if (!text) return [];
-  return splitTopLevel(text).map(parseRequirement);
-}
-
-function parseRequirement(part: string): LabelRequirement {
-  const set = SET_RE.exec(part);
-  if (set) {
-    const values = set[3]!
-      .split(',')
-      .map((v) => v.trim())
-      .filter((v) => v.length > 0);
-    return { key: set[1]!, op: set[2] as 'in' | 'notin', values };
+  try {
+    return new Parser(scan(text)).parse();
+  } catch (error) {
+    if (error instanceof SelectorError) throw badRequest(error.message);
+    throw error;
   }
-  const cmp = CMP_RE.exec(part);
-  if (cmp) {
-    const op = cmp[2]!;
-    const value = cmp[3]!;
-    if (op === '>' || op === '<') return { key: cmp[1]!, op: op === '>' ? 'gt' : 'lt', values: [value] };
-    return { key: cmp[1]!, op: op === '!=' ? '!=' : '=', values: [value] };
-  }
-  const key = KEY_RE.exec(part);
-  if (key) return { key: key[2]!, op: key[1] ? '!exists' : 'exists', values: [] };
-  throw badRequest(`unable to parse requirement: found '${part}', expected: valid label selector`);
 }
 
 export function matchesLabels(selector: LabelSelector, labels: Record<string, string> | undefined): boolean {
