@@ -111,7 +111,7 @@ describe('eviction edge cases', () => {
     // "Eviction" is registered for version "policy/v1" in scheme "k8s.io/kubernetes/pkg/api/
     // legacyscheme/scheme.go:30"'. So the simulator cannot catch a client that sends policy/v1 to
     // an old server.
-    it.fails('policy/v1 Eviction body on a server without policy/v1: the 400 answer agrees', () => {
+    it('policy/v1 Eviction body on a server without policy/v1: the 400 answer agrees', () => {
       expect(run.real.v1Body).toMatchObject({ httpStatus: 400, reason: 'BadRequest' });
       expect(run.sim.v1Body, SIM_VS_REAL).toEqual(run.real.v1Body);
     });
@@ -150,7 +150,7 @@ describe('API semantics', () => {
   // handler: message "415: Unsupported Media Type", details {}. The simulator answers with the patch
   // handler's text ("the body of the request was in an unknown format - accepted media types
   // include: ..."), which real servers only send for custom resources.
-  it.fails('415 Status body for a bogus and a plain JSON patch content type agrees', async () => {
+  it('415 Status body for a bogus and a plain JSON patch content type agrees', async () => {
     const { sim, real } = await onBoth(scenario.patchContentTypes);
     expect(real.bogus.message).toBe('415: Unsupported Media Type');
     expect({ bogus: sim.bogus, plainJson: sim.plainJson }, SIM_VS_REAL).toEqual({
@@ -171,7 +171,7 @@ describe('API semantics', () => {
   // applied gets NewGenericServerResponse(422) on real servers (1.20 and still today): message "the
   // server rejected our request due to an error in our request", details {} — the json-patch error
   // text is not returned. The simulator returns the json-patch error text as message and no details.
-  it.fails('json-patch: failed test op and remove of a missing key: 422 Status bodies agree', async () => {
+  it('json-patch: failed test op and remove of a missing key: 422 Status bodies agree', async () => {
     const { sim, real } = await onBoth(scenario.jsonPatchFailures);
     expect(real.failedTest.message).toBe('the server rejected our request due to an error in our request');
     expect(sim, SIM_VS_REAL).toEqual(real);
@@ -245,7 +245,7 @@ describe('API semantics', () => {
     // KNOWN SIMULATOR DIFFERENCE (reported to the simulator's owners): for `tier in web` the real
     // server says "unable to parse requirement: found 'web' expected: '('"; the simulator says
     // "unable to parse requirement: found 'tier in web', expected: valid label selector".
-    it.fails('invalid selector: the 400 Status body agrees', () => {
+    it('invalid selector: the 400 Status body agrees', () => {
       expect(run.sim.invalid, SIM_VS_REAL).toEqual(run.real.invalid);
     });
   });
