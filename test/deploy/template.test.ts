@@ -230,15 +230,16 @@ describe('queues, rules and dead letters', () => {
   it('each queue EventBridge writes to allows exactly the rules that target it (aws:SourceArn)', () => {
     const writers = new Map<string, string[]>(); // queue → rule ARNs (as CloudFormation values)
     for (const [id, rule] of ofType('AWS::Events::Rule')) {
-      const name = rule.Properties?.Name as string;
-      const arn = { 'Fn::GetAtt': [id, 'Arn'] };
-      const osls = {
-        'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:rule/${name}`,
-      };
+      // osls-generated rules (…EventBridgeRule) are referenced by name: infra/queues.yml cannot
+      // know osls's logical ids; our own rules by Fn::GetAtt
+      const ruleArn = id.endsWith('EventBridgeRule')
+        ? {
+            'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:rule/${rule.Properties?.Name}`,
+          }
+        : { 'Fn::GetAtt': [id, 'Arn'] };
       for (const t of targetsOf<{ Arn: unknown; DeadLetterConfig: { Arn: unknown } }>(rule)) {
         for (const q of [getAttArn(t.Arn), getAttArn(t.DeadLetterConfig.Arn)]) {
           if (!q || resources()[q]?.Type !== 'AWS::SQS::Queue') continue;
-          const ruleArn = id.endsWith('EventBridgeRule') ? osls : arn;
           writers.set(q, [...(writers.get(q) ?? []), JSON.stringify(ruleArn)]);
         }
       }
