@@ -376,4 +376,15 @@ describe('a server without policy/v1 (like Kubernetes 1.20)', () => {
     });
     expect(old.store.get('pods', 'default', 'p-0')?.metadata.deletionTimestamp).toBeUndefined();
   });
+
+  it('takes a missing kind and apiVersion from the route (policy/v1beta1 Eviction), as the decoder does', async () => {
+    old.store.create('pods', pod('p-1', { node: 'n1' }));
+    const response = await fetch(`${old.api.url}/api/v1/namespaces/default/pods/p-1/eviction`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ metadata: { name: 'p-1', namespace: 'default' } }),
+    });
+    expect(response.status).toBe(201);
+    expect(old.store.get('pods', 'default', 'p-1')?.metadata.deletionTimestamp).toBeDefined();
+  });
 });

@@ -198,15 +198,17 @@ export function evictPod(
   query: URLSearchParams,
   opts: { policyV1: boolean } = { policyV1: true },
 ): EvictionResult {
-  if (!body || typeof body !== 'object' || body.kind !== 'Eviction') {
-    throw badRequest(`not a Eviction object: ${body?.kind ?? typeof body}`);
-  }
+  // the decoder fills a missing kind and apiVersion in from the route's kind (policy/v1beta1 Eviction
+  // on a 1.20 server, policy/v1 on a server with policy/v1)
+  const kind = body && typeof body === 'object' ? body.kind || 'Eviction' : undefined;
+  if (kind !== 'Eviction') throw badRequest(`not a Eviction object: ${kind ?? typeof body}`);
+  const apiVersion: string = body.apiVersion || (opts.policyV1 ? 'policy/v1' : 'policy/v1beta1');
   const accepted = opts.policyV1 ? ['policy/v1', 'policy/v1beta1'] : ['policy/v1beta1'];
-  if (!accepted.includes(body.apiVersion)) {
+  if (!accepted.includes(apiVersion)) {
     // the decoder's error as transformDecodeError (endpoints/handlers/rest.go) wraps it
-    const version = String(body.apiVersion).split('/').at(-1);
+    const version = String(apiVersion).split('/').at(-1);
     throw badRequest(
-      `Eviction in version "${version}" cannot be handled as a Eviction: no kind "Eviction" is registered for version "${body.apiVersion}" in scheme "k8s.io/kubernetes/pkg/api/legacyscheme/scheme.go:30"`,
+      `Eviction in version "${version}" cannot be handled as a Eviction: no kind "Eviction" is registered for version "${apiVersion}" in scheme "k8s.io/kubernetes/pkg/api/legacyscheme/scheme.go:30"`,
     );
   }
   if (body.metadata?.name !== name) throw badRequest('name in URL does not match name in Eviction object');
