@@ -52,7 +52,8 @@ export const routes: Route[] = [
     detailTypes: ['EC2 Instance State-change Notification'],
     delivery: 'sqs',
     queue: 'state-change',
-    timeoutSeconds: 900,
+    // An instance stopped from the console is gone within minutes; its drain ends by then.
+    timeoutSeconds: 300,
   },
   {
     functionName: 'scheduled-change',
