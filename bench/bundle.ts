@@ -13,12 +13,14 @@ import { zipEntries } from '../test/deploy/support/zip.ts';
 
 const ZIP_TARGET = 1024 * 1024;
 const IMPORT_TARGET_MS = 120;
-const RUNS = 7;
+const RUNS = 9;
 const NODE = path.join(repoRoot, 'node_modules', '.bin', 'node');
 
 interface ImportTiming {
   wallMs: number;
   cpuMs: number;
+  /** Interquartile range of the CPU samples: the noise a difference must beat. */
+  cpuIqrMs: number;
 }
 
 /**
@@ -57,12 +59,19 @@ function coldImport(file: string, thenLoad = false, runs = RUNS): ImportTiming {
     samples.push(JSON.parse(out.trim().split('\n').at(-1)!));
   }
   const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  return { wallMs: median(samples.map((s) => s.wallMs)), cpuMs: median(samples.map((s) => s.cpuMs)) };
+  const cpu = samples.map((s) => s.cpuMs).sort((a, b) => a - b);
+  const quartile = (q: number) => cpu[Math.floor((cpu.length - 1) * q)]!;
+  return {
+    wallMs: median(samples.map((s) => s.wallMs)),
+    cpuMs: median(cpu),
+    cpuIqrMs: quartile(0.75) - quartile(0.25),
+  };
 }
 
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KB`;
 const ms = (t: number) => `${t.toFixed(0)} ms`;
 const mark = (ok: boolean) => (ok ? '✅' : '❌');
+const cpuCell = (t: ImportTiming) => `${ms(t.cpuMs)} ±${ms(t.cpuIqrMs)}`;
 
 interface PackagedFunction {
   name: string;
@@ -242,7 +251,7 @@ async function measureVariant(variant: Variant, entry: string, work: string): Pr
     (sum, f) => sum + deflateRawSync(readFileSync(f), { level: 9 }).length + 120,
     22,
   );
-  let timing: ImportTiming = { wallMs: Number.NaN, cpuMs: Number.NaN };
+  let timing: ImportTiming = { wallMs: Number.NaN, cpuMs: Number.NaN, cpuIqrMs: Number.NaN };
   let failed: string | undefined;
   try {
     timing = coldImport(bundle);
@@ -277,7 +286,7 @@ export async function run(): Promise<{ title: string; markdown: string }> {
       } catch (err) {
         if (v === VARIANTS[0]) throw err; // the configured build must work
         const failed = `build failed: ${(err as Error).message.split('\n')[1] ?? (err as Error).message}`;
-        const none = { wallMs: Number.NaN, cpuMs: Number.NaN };
+        const none = { wallMs: Number.NaN, cpuMs: Number.NaN, cpuIqrMs: Number.NaN };
         variants.push({ variant: v, failed, bundleBytes: 0, zipBytes: 0, timing: none, topInputs: [] });
       }
     }
@@ -309,7 +318,8 @@ function report(
   const lines: string[] = [];
   lines.push(
     `Targets: zip ≤ ${kb(ZIP_TARGET)}, cold import ≤ ${IMPORT_TARGET_MS} ms. Import = \`await import(bundle)\` in a ` +
-      `fresh \`node\` (Node 24 from node_modules), median of ${RUNS} runs; CPU = user+system time of that import, ` +
+      `fresh \`node\` (Node 24 from node_modules), median of ${RUNS} runs (± = interquartile range); CPU = ` +
+      'user+system time of that import, ' +
       `less sensitive to other load than wall time (1-min load average when the run started: ${load}). ` +
       `An empty module imports in ${ms(floor.wallMs)} (CPU ${ms(floor.cpuMs)}).`,
     '',
@@ -320,7 +330,7 @@ function report(
   );
   for (const p of packaged) {
     lines.push(
-      `| ${p.name} | ${kb(p.zipBytes)} | ${kb(p.bundleBytes)} | ${ms(p.timing.wallMs)} | ${ms(p.timing.cpuMs)} | ` +
+      `| ${p.name} | ${kb(p.zipBytes)} | ${kb(p.bundleBytes)} | ${ms(p.timing.wallMs)} | ${cpuCell(p.timing)} | ` +
         `${mark(p.zipBytes <= ZIP_TARGET)} | ${mark(p.timing.wallMs <= IMPORT_TARGET_MS)} |`,
     );
   }
@@ -340,12 +350,12 @@ function report(
     }
     lines.push(
       `| ${v.variant.name} | ${v.variant.why} | ${kb(v.bundleBytes)} | ${kb(v.zipBytes)} | ${ms(v.timing.wallMs)} | ` +
-        `${ms(v.timing.cpuMs)} |`,
+        `${cpuCell(v.timing)} |`,
     );
     if (v.loadedTiming) {
       lines.push(
         `| ↳ same, import + first-use load | the deferred cost, paid by the first invocation | | | ` +
-          `${ms(v.loadedTiming.wallMs)} | ${ms(v.loadedTiming.cpuMs)} |`,
+          `${ms(v.loadedTiming.wallMs)} | ${cpuCell(v.loadedTiming)} |`,
       );
     }
   }
@@ -364,12 +374,14 @@ function report(
 
 /** Plain-language reading of the variant table (CPU time: the steadier measure on a shared machine). */
 function findings(variants: VariantResult[]): string[] {
-  const by = (name: string) => variants.find((v) => v.variant.name === name);
+  const by = (name: string) => variants.find((v) => v.variant.name === name && !v.failed);
   const base = variants[0]!;
-  const cpu = (v: VariantResult | undefined) => (v ? v.timing.cpuMs : Number.NaN);
-  const delta = (v: VariantResult | undefined) => {
-    const d = cpu(v) - cpu(base);
-    return `${d >= 0 ? '+' : '−'}${ms(Math.abs(d))}`;
+  /** "+137 ms CPU", or "no measurable change" when within the runs' interquartile ranges. */
+  const delta = (v: VariantResult) => {
+    const d = v.timing.cpuMs - base.timing.cpuMs;
+    const noise = Math.max(base.timing.cpuIqrMs, v.timing.cpuIqrMs);
+    if (Math.abs(d) <= noise) return `no measurable change in import CPU (${ms(d)}, noise ±${ms(noise)})`;
+    return `${d >= 0 ? '+' : '−'}${ms(Math.abs(d))} import CPU`;
   };
   const out: string[] = [];
   const map = by('+ linked source map');
@@ -380,25 +392,17 @@ function findings(variants: VariantResult[]): string[] {
   const sdk = by('@aws-sdk/* external');
   if (sdk) {
     out.push(
-      `- \`@aws-sdk/*\` external saves ${kb(base.zipBytes - sdk.zipBytes)} of zip but costs ${delta(sdk)} CPU at import ` +
-        '(many small CommonJS files instead of one tree-shaken ESM file), and the runtime copy is not pinned: bundled.',
+      `- \`@aws-sdk/*\` external: ${kb(base.zipBytes - sdk.zipBytes)} less zip, ${delta(sdk)} (many small ` +
+        'CommonJS files instead of one tree-shaken ESM file); the runtime copy is not pinned either: bundled.',
     );
   }
   const cjs = by('CommonJS entry points first');
   if (cjs)
-    out.push(
-      `- ESM entry points first (\`mainFields: [module, main]\`): CommonJS first costs ${delta(cjs)} CPU.`,
-    );
+    out.push(`- CommonJS entry points first instead of ESM (\`mainFields: [module, main]\`): ${delta(cjs)}.`);
   const plain = by('not minified');
-  if (plain)
-    out.push(
-      `- Minify: unminified costs ${delta(plain)} CPU and ${kb(plain.zipBytes - base.zipBytes)} of zip.`,
-    );
+  if (plain) out.push(`- Not minified: ${kb(plain.zipBytes - base.zipBytes)} more zip, ${delta(plain)}.`);
   const names = by('without keepNames');
-  if (names)
-    out.push(
-      `- keepNames: dropping it changes import CPU by ${delta(names)} (noise level); kept for stack traces.`,
-    );
+  if (names) out.push(`- Without keepNames: ${delta(names)}; kept for readable stack traces.`);
   const lazy = by('lazy handler (code sketch)');
   if (lazy?.loadedTiming) {
     out.push(
@@ -410,7 +414,11 @@ function findings(variants: VariantResult[]): string[] {
   }
   const costs = variants
     .filter((v) => v.variant.name.startsWith('what if: no ') && !v.failed)
-    .map((v) => `${v.variant.name.slice('what if: no '.length)} ≈ ${ms(cpu(base) - cpu(v))}`);
+    .map(
+      (v) =>
+        `${v.variant.name.slice('what if: no '.length)} ≈ ${ms(base.timing.cpuMs - v.timing.cpuMs)} ` +
+        `(±${ms(Math.max(base.timing.cpuIqrMs, v.timing.cpuIqrMs))})`,
+    );
   if (costs.length) {
     out.push(
       `- Import CPU attributable to single packages (bundle with the package stubbed out): ${costs.join(', ')}. ` +
