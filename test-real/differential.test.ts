@@ -105,7 +105,7 @@ describe('eviction edge cases', () => {
       expect(sim, SIM_VS_REAL).toEqual(real);
     });
 
-    // KNOWN SIMULATOR DIFFERENCE (reported to the simulator's owners): with servePolicyV1: false the
+    // Was a simulator difference, now fixed (keep as a regression check): with servePolicyV1: false the
     // simulator still accepts a policy/v1 Eviction body (201 and the pod is evicted); a 1.20 server
     // answers 400 BadRequest 'Eviction in version "v1" cannot be handled as a Eviction: no kind
     // "Eviction" is registered for version "policy/v1" in scheme "k8s.io/kubernetes/pkg/api/
@@ -145,7 +145,7 @@ describe('API semantics', () => {
     });
   });
 
-  // KNOWN SIMULATOR DIFFERENCE (reported to the simulator's owners): for built-in resources the real
+  // Was a simulator difference, now fixed (keep as a regression check): for built-in resources the real
   // server refuses an unknown patch content type in its router (go-restful), before the patch
   // handler: message "415: Unsupported Media Type", details {}. The simulator answers with the patch
   // handler's text ("the body of the request was in an unknown format - accepted media types
@@ -167,7 +167,7 @@ describe('API semantics', () => {
     expect(codeAndReason(sim), SIM_VS_REAL).toEqual(codeAndReason(real));
   });
 
-  // KNOWN SIMULATOR DIFFERENCE (reported to the simulator's owners): a json-patch that cannot be
+  // Was a simulator difference, now fixed (keep as a regression check): a json-patch that cannot be
   // applied gets NewGenericServerResponse(422) on real servers (1.20 and still today): message "the
   // server rejected our request due to an error in our request", details {} — the json-patch error
   // text is not returned. The simulator returns the json-patch error text as message and no details.
@@ -242,7 +242,7 @@ describe('API semantics', () => {
       expect(simInvalid.httpStatus, SIM_VS_REAL).toBe(realInvalid.httpStatus);
     });
 
-    // KNOWN SIMULATOR DIFFERENCE (reported to the simulator's owners): for `tier in web` the real
+    // Was a simulator difference, now fixed (keep as a regression check): for `tier in web` the real
     // server says "unable to parse requirement: found 'web' expected: '('"; the simulator says
     // "unable to parse requirement: found 'tier in web', expected: valid label selector".
     it('invalid selector: the 400 Status body agrees', () => {
