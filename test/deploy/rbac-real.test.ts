@@ -7,10 +7,29 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { AuthorizationV1Api, KubeConfig } from '@kubernetes/client-node';
+import {
+  ApiException,
+  AuthorizationV1Api,
+  CoreV1Api,
+  KubeConfig,
+  RbacAuthorizationV1Api,
+} from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../scripts/package.ts';
+import { uncordonNode } from '../../shared/drain/cordon.ts';
+import { drainNode } from '../../shared/drain/executor.ts';
+import { kubeClientsFromConfig } from '../../shared/k8s/client.ts';
+import { type Cluster, connectRealCluster } from '../../test-real/clusters.ts';
 import { type RunningControlPlane, startControlPlane } from '../../test-real/control-plane.ts';
+import {
+  createDeployment,
+  createNamespace,
+  createPdb,
+  listPods,
+  readyPods,
+  settledPdbStatus,
+  withNodes,
+} from '../../test-real/scenarios.ts';
 
 interface Rule {
   apiGroups: string[];
@@ -76,6 +95,7 @@ const FORBIDDEN: Check[] = [
 describe.skipIf(!controlPlaneBuilt)('infra/rbac.yaml on a real API server', () => {
   let cp: RunningControlPlane;
   let authz: AuthorizationV1Api;
+  let cluster: Cluster | undefined;
 
   beforeAll(async () => {
     cp = await startControlPlane({ quiet: true });
@@ -92,6 +112,7 @@ describe.skipIf(!controlPlaneBuilt)('infra/rbac.yaml on a real API server', () =
   }, 180_000);
 
   afterAll(async () => {
+    await cluster?.stop();
     await cp?.stop();
   }, 60_000);
 
@@ -149,6 +170,88 @@ describe.skipIf(!controlPlaneBuilt)('infra/rbac.yaml on a real API server', () =
   it('nothing beyond the list: spot checks around it are denied', async () => {
     expect(await answers('spotguard-drainers', FORBIDDEN)).toEqual(everything(FORBIDDEN, false));
   });
+
+  it("the drain engine, as an identity holding only spotguard's roles, drains a node under a PDB", async () => {
+    // client-node impersonates users, not groups: bind the same roles to one test user
+    const rbac = authzKubeConfig().makeApiClient(RbacAuthorizationV1Api);
+    const user = 'spotguard-e2e-drainer';
+    const subjects = [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }];
+    const roleRef = (kind: string) => ({ apiGroup: 'rbac.authorization.k8s.io', kind, name: 'spotguard' });
+    await rbac.createClusterRoleBinding({
+      body: { metadata: { name: user }, roleRef: roleRef('ClusterRole'), subjects },
+    });
+    await rbac.createNamespacedRoleBinding({
+      namespace: 'spotguard',
+      body: { metadata: { name: user }, roleRef: roleRef('Role'), subjects },
+    });
+
+    process.env.REAL_K8S_KUBECONFIG = cp.kubeconfig;
+    cluster = await connectRealCluster({ nodes: 3, firstIndex: 60, podStartMs: 500, podTerminationMs: 500 });
+    const c = cluster;
+    const ns = 'rbac-e2e';
+    const target = c.nodeNames[0]!;
+    await createNamespace(c, ns);
+    await withNodes(
+      c,
+      (_name, i) => (i === 0 ? undefined : { unschedulable: true }),
+      async () => {
+        await createDeployment(c, ns, 'web', 3);
+        await readyPods(c, ns, 'web', 3);
+      },
+    );
+    await createPdb(c, ns, 'web-pdb', 'web', { maxUnavailable: 1 });
+    await settledPdbStatus(c, ns, 'web-pdb', 3);
+
+    const asDrainer = impersonating(user);
+    // not accidentally the admin: a secret is out of reach
+    const denied = await asDrainer
+      .makeApiClient(CoreV1Api)
+      .listNamespacedSecret({ namespace: ns })
+      .then(
+        () => 200,
+        (err: unknown) => (err instanceof ApiException ? err.code : -1),
+      );
+    expect(denied).toBe(403);
+
+    const k8s = kubeClientsFromConfig(asDrainer);
+    const report = await drainNode(k8s, target, {
+      reason: 'spot-interruption',
+      holder: 'rbac-e2e',
+      deadline: new Date(Date.now() + 120_000),
+      waitForVolumeDetach: false,
+    });
+    const web = report.pods.filter((p) => p.namespace === ns).map((p) => p.outcome);
+    expect({ complete: report.complete, web }).toEqual({
+      complete: true,
+      web: ['evicted', 'evicted', 'evicted'],
+    });
+    const left = (await listPods(c, ns)).filter(
+      (p) => p.spec?.nodeName === target && !p.metadata?.deletionTimestamp,
+    );
+    expect(left).toEqual([]);
+    const uncordon = await uncordonNode(k8s, target, { onlyIfCordonedBy: 'spotguard' });
+    expect(uncordon.changed).toBe(true);
+  }, 180_000);
+
+  /** The admin kubeconfig of the control plane. */
+  function authzKubeConfig(): KubeConfig {
+    const kc = new KubeConfig();
+    kc.loadFromFile(cp.kubeconfig);
+    return kc;
+  }
+
+  /** The admin kubeconfig, impersonating `user` (Impersonate-User header on every request). */
+  function impersonating(user: string): KubeConfig {
+    const admin = authzKubeConfig();
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: admin.getClusters(),
+      users: admin.getUsers().map((u) => ({ ...u, impersonateUser: user })),
+      contexts: admin.getContexts(),
+      currentContext: admin.getCurrentContext(),
+    });
+    return kc;
+  }
 
   it('another group gets none of it', async () => {
     const granted = checks(verbsFile.clusterRules, 'default');
