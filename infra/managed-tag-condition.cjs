@@ -9,7 +9,9 @@ module.exports = async ({ resolveVariable }) => {
   const key = await resolveVariable('param:managedTagKey');
   const value = await resolveVariable('param:managedTagValue');
   if (typeof key !== 'string' || !TAG_KEY.test(key)) {
-    throw new Error(`param managedTagKey must be a tag key (1-128 of letters, digits, . : / = + - @ _), got ${JSON.stringify(key)}`);
+    throw new Error(
+      `param managedTagKey must be a tag key (1-128 of letters, digits, . : / = + - @ _), got ${JSON.stringify(key)}`,
+    );
   }
   if (typeof value !== 'string' || value.length === 0) {
     throw new Error(`param managedTagValue must be a non-empty string, got ${JSON.stringify(value)}`);
