@@ -9,7 +9,8 @@ export interface Route {
   functionName: string;
   /** Key in serverless.yml `functions:` */
   serverlessName: string;
-  source?: string;
+  /** EventBridge sources of the detail types below (a detail type belongs to one of them). */
+  sources: string[];
   detailTypes: string[];
   /** direct: EventBridge invokes the function (time-critical); sqs: through a queue with a DLQ. */
   delivery: Delivery;
@@ -23,7 +24,7 @@ export const routes: Route[] = [
   {
     functionName: 'spot-interruption',
     serverlessName: 'spotInterruption',
-    source: 'aws.ec2',
+    sources: ['aws.ec2'],
     detailTypes: ['EC2 Spot Instance Interruption Warning'],
     delivery: 'direct',
     timeoutSeconds: 150,
@@ -31,7 +32,7 @@ export const routes: Route[] = [
   {
     functionName: 'rebalance',
     serverlessName: 'rebalance',
-    source: 'aws.ec2',
+    sources: ['aws.ec2'],
     detailTypes: ['EC2 Instance Rebalance Recommendation'],
     delivery: 'direct',
     timeoutSeconds: 900,
@@ -39,7 +40,7 @@ export const routes: Route[] = [
   {
     functionName: 'lifecycle',
     serverlessName: 'lifecycle',
-    source: 'aws.autoscaling',
+    sources: ['aws.autoscaling'],
     detailTypes: ['EC2 Instance-terminate Lifecycle Action', 'EC2 Instance-launch Lifecycle Action'],
     delivery: 'sqs',
     queue: 'lifecycle',
@@ -48,8 +49,13 @@ export const routes: Route[] = [
   {
     functionName: 'state-change',
     serverlessName: 'stateChange',
-    source: 'aws.ec2',
-    detailTypes: ['EC2 Instance State-change Notification'],
+    sources: ['aws.ec2', 'aws.autoscaling'],
+    // Unsuccessful ASG activities come along for the log trail (reported ignored; an alarm counts them).
+    detailTypes: [
+      'EC2 Instance State-change Notification',
+      'EC2 Instance Terminate Unsuccessful',
+      'EC2 Instance Launch Unsuccessful',
+    ],
     delivery: 'sqs',
     queue: 'state-change',
     // An instance stopped from the console is gone within minutes; its drain ends by then.
@@ -58,7 +64,7 @@ export const routes: Route[] = [
   {
     functionName: 'scheduled-change',
     serverlessName: 'scheduledChange',
-    source: 'aws.health',
+    sources: ['aws.health'],
     detailTypes: ['AWS Health Event'],
     delivery: 'sqs',
     queue: 'scheduled-change',
@@ -67,6 +73,7 @@ export const routes: Route[] = [
   {
     functionName: 'manual',
     serverlessName: 'manual',
+    sources: [],
     detailTypes: [],
     delivery: 'direct',
     timeoutSeconds: 900,
@@ -74,5 +81,5 @@ export const routes: Route[] = [
 ];
 
 export function routeFor(source: string, detailType: string): Route | undefined {
-  return routes.find((r) => r.source === source && r.detailTypes.includes(detailType));
+  return routes.find((r) => r.sources.includes(source) && r.detailTypes.includes(detailType));
 }

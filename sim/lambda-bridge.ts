@@ -34,7 +34,10 @@ export interface LambdaBridgeOptions {
   queueConcurrency?: number;
   /** Scale Lambda timeouts down for fast scenarios (1 = as deployed). */
   timeoutScale?: number;
-  /** Queue visibility timeout (default: function timeout + 5 s, as deployed); short in tests of redelivery. */
+  /**
+   * Queue visibility timeout (default: function timeout + 5 s; deployed queues use more, see
+   * infra/queues.yml — the rule is only that it exceeds the function timeout); short in tests of redelivery.
+   */
   visibilityTimeoutSeconds?: number;
 }
 
