@@ -25,6 +25,7 @@ import {
   splitKey,
   templateHash,
   WorkQueue,
+  watchOwnerAndDependents,
 } from './util.ts';
 
 const SOURCE = { component: 'daemonset-controller' };
@@ -50,20 +51,14 @@ export class DaemonSetController {
     this.owners = owners;
     this.recorder = recorder;
     this.queue = new WorkQueue('daemonset-controller', (key) => this.reconcile(key));
-    const dsWatch = store.watch('daemonsets', (event) => {
-      if (event.type !== 'DELETED') this.queue.add(keyOf(event.object));
-    });
-    const podWatch = store.watch('pods', (event) => {
-      const owner = controllerOf(event.object);
-      if (owner?.kind === 'DaemonSet')
-        this.queue.add(`${event.object.metadata.namespace ?? ''}/${owner.name}`);
-    });
+    this.unwatch.push(
+      ...watchOwnerAndDependents(store, this.queue, { resource: 'daemonsets', kind: 'DaemonSet' }, 'pods'),
+    );
     // any node change may add or remove a daemon pod: re-check every DaemonSet (there are few)
     const nodeWatch = store.watch('nodes', () => {
       for (const ds of store.list('daemonsets')) this.queue.add(keyOf(ds));
     });
-    for (const stop of [dsWatch, podWatch, nodeWatch]) if (stop) this.unwatch.push(stop);
-    for (const ds of store.list('daemonsets')) this.queue.add(keyOf(ds));
+    if (nodeWatch) this.unwatch.push(nodeWatch);
   }
 
   stop(): void {

@@ -7,13 +7,13 @@ import type { OwnerIndex } from './owner-index.ts';
 import {
   controllerOf,
   intOrPercent,
-  keyOf,
   nowIso,
   ownerReferenceTo,
   splitKey,
   stableStringify,
   templateHash,
   WorkQueue,
+  watchOwnerAndDependents,
 } from './util.ts';
 
 const SOURCE = { component: 'deployment-controller' };
@@ -32,16 +32,14 @@ export class DeploymentController {
     this.owners = owners;
     this.recorder = recorder;
     this.queue = new WorkQueue('deployment-controller', (key) => this.reconcile(key));
-    const deployWatch = store.watch('deployments', (event) => {
-      if (event.type !== 'DELETED') this.queue.add(keyOf(event.object));
-    });
-    const rsWatch = store.watch('replicasets', (event) => {
-      const owner = controllerOf(event.object);
-      if (owner?.kind === 'Deployment')
-        this.queue.add(`${event.object.metadata.namespace ?? ''}/${owner.name}`);
-    });
-    for (const stop of [deployWatch, rsWatch]) if (stop) this.unwatch.push(stop);
-    for (const deployment of store.list('deployments')) this.queue.add(keyOf(deployment));
+    this.unwatch.push(
+      ...watchOwnerAndDependents(
+        store,
+        this.queue,
+        { resource: 'deployments', kind: 'Deployment' },
+        'replicasets',
+      ),
+    );
   }
 
   stop(): void {

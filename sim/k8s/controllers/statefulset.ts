@@ -16,11 +16,11 @@ import {
   isActivePod,
   isPodReady,
   isTerminal,
-  keyOf,
   ownerReferenceTo,
   splitKey,
   templateHash,
   WorkQueue,
+  watchOwnerAndDependents,
 } from './util.ts';
 import { defaultStorageClassName } from './volumes.ts';
 
@@ -39,16 +39,14 @@ export class StatefulSetController {
     this.owners = owners;
     this.recorder = recorder;
     this.queue = new WorkQueue('statefulset-controller', (key) => this.reconcile(key));
-    const stsWatch = store.watch('statefulsets', (event) => {
-      if (event.type !== 'DELETED') this.queue.add(keyOf(event.object));
-    });
-    const podWatch = store.watch('pods', (event) => {
-      const owner = controllerOf(event.object);
-      if (owner?.kind === 'StatefulSet')
-        this.queue.add(`${event.object.metadata.namespace ?? ''}/${owner.name}`);
-    });
-    for (const stop of [stsWatch, podWatch]) if (stop) this.unwatch.push(stop);
-    for (const sts of store.list('statefulsets')) this.queue.add(keyOf(sts));
+    this.unwatch.push(
+      ...watchOwnerAndDependents(
+        store,
+        this.queue,
+        { resource: 'statefulsets', kind: 'StatefulSet' },
+        'pods',
+      ),
+    );
   }
 
   stop(): void {

@@ -284,3 +284,28 @@ export function writeStatus(
   const spec = specFields ? { ...current.spec, ...specFields } : current.spec;
   return store.update(resource, { ...current, spec, status });
 }
+
+/**
+ * The informer wiring every workload controller shares: queue an owner when it changes (not when it
+ * is deleted: the garbage collector handles that) or when an object it controls changes, and queue
+ * every existing owner once at start. Returns the functions that stop the watches.
+ */
+export function watchOwnerAndDependents(
+  store: Store,
+  queue: WorkQueue,
+  owner: { resource: string; kind: string },
+  dependents: string,
+): Array<() => void> {
+  const stops: Array<() => void> = [];
+  const ownerWatch = store.watch(owner.resource, (event) => {
+    if (event.type !== 'DELETED') queue.add(keyOf(event.object));
+  });
+  const dependentWatch = store.watch(dependents, (event) => {
+    const controller = controllerOf(event.object);
+    if (controller?.kind === owner.kind)
+      queue.add(`${event.object.metadata.namespace ?? ''}/${controller.name}`);
+  });
+  for (const stop of [ownerWatch, dependentWatch]) if (stop) stops.push(stop);
+  for (const obj of store.list(owner.resource)) queue.add(keyOf(obj));
+  return stops;
+}
