@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.ts';
 import { type Simulator, startSimulator } from '../../sim/index.ts';
 import { simulatorEnvironment } from '../../sim/lambda-bridge.ts';
+import { deployment, pdb } from '../e2e/harness.ts';
 
 let sim: Simulator;
 let dir: string;
@@ -18,27 +19,7 @@ beforeAll(async () => {
     podStartMs: 50,
     podTerminationMs: 100,
     scenario: {
-      workloads: [
-        {
-          apiVersion: 'apps/v1',
-          kind: 'Deployment',
-          metadata: { name: 'web', namespace: 'default' },
-          spec: {
-            replicas: 3,
-            selector: { matchLabels: { app: 'web' } },
-            template: {
-              metadata: { labels: { app: 'web' } },
-              spec: { containers: [{ name: 'w', image: 'nginx' }] },
-            },
-          },
-        },
-        {
-          apiVersion: 'policy/v1',
-          kind: 'PodDisruptionBudget',
-          metadata: { name: 'web-all', namespace: 'default' },
-          spec: { minAvailable: '100%', selector: { matchLabels: { app: 'web' } } },
-        },
-      ],
+      workloads: [deployment('web', 3), pdb('web-all', 'web', { minAvailable: '100%' })],
     },
   });
   sim.store.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'spotguard' } });

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { drainNode } from '../../shared/drain/index.ts';
 import { kubeClientsFromConfig } from '../../shared/k8s/client.ts';
 import { type Simulator, startSimulator } from '../../sim/index.ts';
+import { deployment } from '../e2e/harness.ts';
 
 const run = promisify(execFile);
 let sim: Simulator;
@@ -22,19 +23,7 @@ beforeAll(async () => {
     scenario: {
       workloads: [
         { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'spotguard' } },
-        {
-          apiVersion: 'apps/v1',
-          kind: 'Deployment',
-          metadata: { name: 'web', namespace: 'default' },
-          spec: {
-            replicas: 6,
-            selector: { matchLabels: { app: 'web' } },
-            template: {
-              metadata: { labels: { app: 'web' } },
-              spec: { containers: [{ name: 'w', image: 'nginx' }] },
-            },
-          },
-        },
+        deployment('web', 6),
       ],
     },
   });

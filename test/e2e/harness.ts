@@ -114,37 +114,52 @@ export type Manifest = {
   [field: string]: unknown;
 };
 
+/** A Deployment of `replicas` nginx pods labelled app=<name>. */
+export function deployment(
+  name: string,
+  replicas: number,
+  extra: { namespace?: string; grace?: number } = {},
+): Manifest {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: extra.namespace ?? 'default' },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: {
+          terminationGracePeriodSeconds: extra.grace ?? 5,
+          containers: [{ name: 'app', image: 'public.ecr.aws/nginx/nginx:1.27' }],
+        },
+      },
+    },
+  };
+}
+
+/** A PodDisruptionBudget over app=<app>, e.g. `{ maxUnavailable: 1 }` or `{ minAvailable: '100%' }`. */
+export function pdb(
+  name: string,
+  app: string,
+  budget: Record<string, number | string>,
+  namespace = 'default',
+): Manifest {
+  return {
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    metadata: { name, namespace },
+    spec: { ...budget, selector: { matchLabels: { app } } },
+  };
+}
+
 /** A Deployment with a PDB (maxUnavailable 1), the shape most spot workloads have. */
 export function deploymentWithPdb(
   name: string,
   replicas: number,
   extra: { namespace?: string; grace?: number } = {},
 ): Manifest[] {
-  const namespace = extra.namespace ?? 'default';
-  return [
-    {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name, namespace },
-      spec: {
-        replicas,
-        selector: { matchLabels: { app: name } },
-        template: {
-          metadata: { labels: { app: name } },
-          spec: {
-            terminationGracePeriodSeconds: extra.grace ?? 5,
-            containers: [{ name: 'app', image: 'public.ecr.aws/nginx/nginx:1.27' }],
-          },
-        },
-      },
-    },
-    {
-      apiVersion: 'policy/v1',
-      kind: 'PodDisruptionBudget',
-      metadata: { name, namespace },
-      spec: { maxUnavailable: 1, selector: { matchLabels: { app: name } } },
-    },
-  ];
+  return [deployment(name, replicas, extra), pdb(name, name, { maxUnavailable: 1 }, extra.namespace)];
 }
 
 /** A StatefulSet on zonal gp3 volumes (WaitForFirstConsumer), pinned to one zone by nodeSelector. */

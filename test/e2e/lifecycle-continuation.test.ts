@@ -2,7 +2,7 @@
 // lifecycle queue, heartbeats keep the hook alive, and a later invocation finishes the drain and
 // completes the action — once.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type E2E, podsOn, readyPods, startE2E } from './harness.ts';
+import { deployment, type E2E, pdb, podsOn, readyPods, startE2E } from './harness.ts';
 
 let e: E2E;
 
@@ -29,26 +29,9 @@ beforeAll(async () => {
           },
         ],
         workloads: [
-          {
-            apiVersion: 'apps/v1',
-            kind: 'Deployment',
-            metadata: { name: 'web', namespace: 'default' },
-            spec: {
-              replicas: 3,
-              selector: { matchLabels: { app: 'web' } },
-              template: {
-                metadata: { labels: { app: 'web' } },
-                spec: { containers: [{ name: 'w', image: 'nginx' }] },
-              },
-            },
-          },
+          deployment('web', 3),
           // Blocks every eviction until the test removes it.
-          {
-            apiVersion: 'policy/v1',
-            kind: 'PodDisruptionBudget',
-            metadata: { name: 'web-freeze', namespace: 'default' },
-            spec: { minAvailable: '100%', selector: { matchLabels: { app: 'web' } } },
-          },
+          pdb('web-freeze', 'web', { minAvailable: '100%' }),
         ],
       },
     },
