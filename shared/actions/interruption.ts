@@ -37,7 +37,12 @@ export async function onSpotInterruption(ev: SpotInterruptionEvent, d: ActionDep
   const drainPromise = drainNode(
     d.k8s,
     nodeName,
-    drainOptions(d, { reason: 'spot-interruption', deadline: new Date(ev.deadline), comingBack }),
+    drainOptions(d, {
+      reason: 'spot-interruption',
+      deadline: new Date(ev.deadline),
+      comingBack,
+      knownNode: node,
+    }),
   );
   const capacityPromise: Promise<CapacityResult | { error: string } | undefined> =
     comingBack || !instance
@@ -87,7 +92,11 @@ export async function onScheduledChange(ev: ScheduledChangeEvent, d: ActionDeps)
   const drain = await drainNode(
     d.k8s,
     target.nodeName,
-    drainOptions(d, { reason: 'scheduled-change', ...(deadline && deadline > d.now() ? { deadline } : {}) }),
+    drainOptions(d, {
+      reason: 'scheduled-change',
+      knownNode: target.node,
+      ...(deadline && deadline > d.now() ? { deadline } : {}),
+    }),
   );
   return {
     ...report(
@@ -139,7 +148,7 @@ export async function onStateChange(ev: StateChangeEvent, d: ActionDeps): Promis
   // A node spotguard already cordoned keeps that reason: the drain joins or finishes the earlier one
   // instead of stacking a second taint.
   const reason = node.metadata?.annotations?.[ANNOTATION_CORDON_REASON] ?? `instance-${ev.state}`;
-  const drain = await drainNode(d.k8s, nodeName, drainOptions(d, { reason }));
+  const drain = await drainNode(d.k8s, nodeName, drainOptions(d, { reason, knownNode: node }));
   return {
     ...report({ ...base, nodeName }, 'handled', `${nodeName}: ${drainSummary(drain)}`),
     actions: [`cordoned and tainted spotguard.io/${reason}`, drainSummary(drain)],

@@ -113,7 +113,11 @@ export async function onLifecycleTerminate(
           ev.lifecycleHookName,
         ).catch(() => undefined)) ?? DEFAULT_HEARTBEAT_TIMEOUT_S;
       heartbeats = startHeartbeats(d, ref, timeout);
-      const drain = await drainNode(d.k8s, target.nodeName, drainOptions(d, { reason: 'asg-termination' }));
+      const drain = await drainNode(
+        d.k8s,
+        target.nodeName,
+        drainOptions(d, { reason: 'asg-termination', knownNode: target.node }),
+      );
       const outOfTime = !drain.complete && d.timeLeftMs() < 1000;
       const withinDrainTimeout = d.now().getTime() - Date.parse(ev.time) < d.config.drainTimeoutMs;
       if (outOfTime && withinDrainTimeout && !d.dryRun && (await requeue(ev, d, 0))) {

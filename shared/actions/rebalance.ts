@@ -39,7 +39,7 @@ export async function onRebalanceRecommendation(
 ): Promise<HandleReport> {
   const target = await resolveTarget(ev, ev.instanceId, d);
   if (!target.ok) return target.report;
-  const { nodeName, instance } = target;
+  const { nodeName, node, instance } = target;
   const base = { kind: ev.kind, dedupKey: ev.dedupKey, instanceId: ev.instanceId, nodeName };
   const group = instance?.autoScalingGroupName
     ? await describeGroup(d.aws.autoScaling, instance.autoScalingGroupName)
@@ -51,6 +51,7 @@ export async function onRebalanceRecommendation(
     if (!d.dryRun) {
       await cordonNode(d.k8s, nodeName, {
         reason: REASON,
+        knownNode: node,
         holder: d.holder,
         taintEffect: d.config.taintEffect,
         excludeFromLoadBalancers: d.config.excludeFromLoadBalancers,
@@ -75,7 +76,9 @@ export async function onRebalanceRecommendation(
       return { ...report(base, 'handled', `${nodeName}: cordoned, replacement not Ready in time`), actions };
     }
   }
-  const drain = await drainNode(d.k8s, nodeName, drainOptions(d, { reason: REASON }));
+  // After a replacement wait the node read at the start is stale: let the drain read it again.
+  const knownNode = policy === 'drain' ? node : undefined;
+  const drain = await drainNode(d.k8s, nodeName, drainOptions(d, { reason: REASON, knownNode }));
   actions.push(`policy ${policy}: ${drainSummary(drain)}`);
   if (policy === 'replace-then-drain' && group && drain.complete && !d.dryRun) {
     await terminateInGroup(d.aws.autoScaling, ev.instanceId, true);

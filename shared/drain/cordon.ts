@@ -27,6 +27,12 @@ export interface CordonOptions {
   taintEffect?: TaintEffect;
   excludeFromLoadBalancers?: boolean;
   comingBack?: boolean;
+  /**
+   * The node as the caller just read it (e.g. while resolving the instance): the first PATCH is
+   * built from it instead of a second GET. The patch carries its resourceVersion, so a stale copy
+   * costs a 409 and a re-read, never a lost change.
+   */
+  knownNode?: V1Node;
 }
 
 /**
@@ -143,7 +149,8 @@ export async function cordonNode(
 ): Promise<CordonResult & { nodeObject: V1Node }> {
   const before = meter.count;
   for (let attempt = 0; ; attempt++) {
-    const node = await meter.call(() => readNode(k8s, nodeName), { unbounded: true });
+    const known = attempt === 0 && opts.knownNode?.metadata?.name === nodeName ? opts.knownNode : undefined;
+    const node = known ?? (await meter.call(() => readNode(k8s, nodeName), { unbounded: true }));
     const preCordonedBy = whoCordoned(node);
     const patch = cordonPatch(node, opts, new Date());
     const base = { node: nodeName, ...(preCordonedBy ? { alreadyCordonedBy: preCordonedBy } : {}) };

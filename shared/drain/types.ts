@@ -3,6 +3,7 @@
 // nodeDrainStatus (status.ts).
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
+import type { V1Node } from '@kubernetes/client-node';
 
 export type TaintEffect = 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
 
@@ -34,6 +35,8 @@ export interface DrainOptions {
   holder: string;
   /** stop/hibernate: the node comes back, so a later uncordon undoes our cordon. */
   comingBack?: boolean;
+  /** The node as just read by the caller: saves the cordon's GET (see CordonOptions.knownNode). */
+  knownNode?: V1Node;
   dryRun?: boolean;
   /** Wait until stateful pods' VolumeAttachments are gone (default true). */
   waitForVolumeDetach?: boolean;
