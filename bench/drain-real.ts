@@ -27,6 +27,7 @@ import { resetEvictionVersionCache } from '../shared/k8s/eviction.ts';
 import { buildNodeObject } from '../sim/k8s/node-factory.ts';
 import { type RunningControlPlane, startControlPlane } from '../test-real/control-plane.ts';
 import { startKubelets } from '../test-real/kubelets.ts';
+import { median, podTemplate } from './support.ts';
 
 const RUNS = Math.max(1, Number(process.env.BENCH_DRAIN_RUNS ?? 3));
 const APPS = ['cart', 'checkout', 'search', 'profile'];
@@ -182,20 +183,6 @@ function requestKind(path: string): string {
   return [rest[i], rest[i + 2]].filter(Boolean).join('/');
 }
 
-const template = (app: string) => ({
-  metadata: { labels: { app } },
-  spec: {
-    terminationGracePeriodSeconds: 5,
-    containers: [
-      {
-        name: 'main',
-        image: 'public.ecr.aws/nginx/nginx:1.27',
-        resources: { requests: { cpu: '10m', memory: '16Mi' } },
-      },
-    ],
-  },
-});
-
 const isRunning = (p: V1Pod) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp;
 const isDaemon = (p: V1Pod) => (p.metadata?.ownerReferences ?? []).some((o) => o.kind === 'DaemonSet');
 
@@ -219,7 +206,7 @@ async function setUp(c: Clients, ns: string, target: string, spare: string) {
     namespace: ns,
     body: {
       metadata: { name: 'node-agent', namespace: ns },
-      spec: { selector: { matchLabels: { app: 'node-agent' } }, template: template('node-agent') },
+      spec: { selector: { matchLabels: { app: 'node-agent' } }, template: podTemplate('node-agent') },
     },
   });
   for (const app of APPS) {
@@ -227,7 +214,7 @@ async function setUp(c: Clients, ns: string, target: string, spare: string) {
       namespace: ns,
       body: {
         metadata: { name: app, namespace: ns },
-        spec: { replicas: REPLICAS, selector: { matchLabels: { app } }, template: template(app) },
+        spec: { replicas: REPLICAS, selector: { matchLabels: { app } }, template: podTemplate(app) },
       },
     });
   }
@@ -281,7 +268,6 @@ async function tearDown(c: Clients, ns: string) {
   );
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ms = (x: number) => `${x.toFixed(0)} ms`;
 const count = (x: number) => String(Math.round(x));
 

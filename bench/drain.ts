@@ -17,6 +17,7 @@ import { kubeconfigYaml, startKubeApi } from '../sim/k8s/api/server.ts';
 import { startControllers } from '../sim/k8s/controllers/index.ts';
 import { buildNodeObject } from '../sim/k8s/node-factory.ts';
 import { type KObject, Store } from '../sim/k8s/store.ts';
+import { median, podTemplate } from './support.ts';
 
 const RUNS = Math.max(1, Number(process.env.BENCH_DRAIN_RUNS ?? 3));
 const NODE = 'ip-10-0-9-10.ec2.internal';
@@ -193,26 +194,12 @@ function addNode(store: Store, name: string, n: number) {
   );
 }
 
-const template = (app: string) => ({
-  metadata: { labels: { app } },
-  spec: {
-    terminationGracePeriodSeconds: 5,
-    containers: [
-      {
-        name: 'main',
-        image: 'public.ecr.aws/nginx/nginx:1.27',
-        resources: { requests: { cpu: '10m', memory: '16Mi' } },
-      },
-    ],
-  },
-});
-
 function deployment(store: Store, app: string, replicas: number): KObject {
   return store.create('deployments', {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name: app, namespace: 'default' },
-    spec: { replicas, selector: { matchLabels: { app } }, template: template(app) },
+    spec: { replicas, selector: { matchLabels: { app } }, template: podTemplate(app) },
   });
 }
 
@@ -221,7 +208,7 @@ function daemonSet(store: Store, app: string): KObject {
     apiVersion: 'apps/v1',
     kind: 'DaemonSet',
     metadata: { name: app, namespace: 'kube-system' },
-    spec: { selector: { matchLabels: { app } }, template: template(app) },
+    spec: { selector: { matchLabels: { app } }, template: podTemplate(app) },
   });
 }
 
@@ -239,7 +226,6 @@ async function waitFor(check: () => boolean, timeoutMs: number) {
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ms = (x: number) => `${x.toFixed(0)} ms`;
 const mark = (ok: boolean) => (ok ? '✅' : '❌');
 

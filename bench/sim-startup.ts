@@ -2,6 +2,7 @@
 // memory and time are the simulator's alone. Target (issue 3): < 5 s and < 1 GB.
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { median } from './support.ts';
 
 const RUNS = 3;
 const probe = fileURLToPath(new URL('./sim-startup-probe.ts', import.meta.url));
@@ -14,8 +15,6 @@ interface Sample {
   pods: number;
   podsOnNodeListMs: number;
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function run() {
   const samples: Sample[] = [];
