@@ -71,6 +71,17 @@ export const routes: Route[] = [
     timeoutSeconds: 900,
   },
   {
+    // The AZ rebalancer: launches reach it through a delayed queue with a batching window (a burst
+    // is one run); it also runs on a schedule and when the zone-skew alarm fires.
+    functionName: 'rebalancer',
+    serverlessName: 'rebalancer',
+    sources: ['aws.autoscaling'],
+    detailTypes: ['EC2 Instance Launch Successful'],
+    delivery: 'sqs',
+    queue: 'rebalancer',
+    timeoutSeconds: 900,
+  },
+  {
     functionName: 'manual',
     serverlessName: 'manual',
     sources: [],
