@@ -21,6 +21,10 @@ const commandModules: CommandModule[] = [
   { names: ['parse'], load: async () => (await import('./commands/parse.ts')).registerParseCommand },
   { names: ['handle'], load: async () => (await import('./commands/handle.ts')).registerHandleCommand },
   { names: ['demo'], load: async () => (await import('./commands/demo.ts')).registerDemoCommand },
+  {
+    names: ['rebalance'],
+    load: async () => (await import('./commands/rebalance.ts')).registerRebalanceCommand,
+  },
   { names: ['sim'], load: async () => (await import('./commands/sim.ts')).registerSimCommand },
   {
     names: ['drain', 'uncordon', 'status'],
