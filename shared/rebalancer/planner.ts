@@ -1,10 +1,11 @@
 // The AZ rebalancer's pure planner: per workload, the fewest evictions that bring every zone
 // spread constraint within maxSkew at once, evicting only pods whose replacement the scheduler
 // will place in an under-full zone (a Ready node there fits it) — never one that cannot move.
-import type { V1Node, V1Pod } from '@kubernetes/client-node';
+import type { V1Pod } from '@kubernetes/client-node';
 import { selectorMatches } from '../drain/selectors.ts';
-import { fitsOn, podRequests, type Resources, type Room, roomByNode, take } from './fit.ts';
-import { type AntiAffinity, antiAffinityAllows } from './spread.ts';
+import { roomByNode, take } from './fit.ts';
+import { bestMove, type Counts, type Ctx, excess } from './moves.ts';
+import type { AntiAffinity } from './spread.ts';
 import type {
   Observed,
   PlannedMove,
@@ -24,18 +25,6 @@ import {
   zoneConstraintsOf,
   zoneCounts,
 } from './workloads.ts';
-
-type Counts = Map<string, number>;
-
-/** How far the counts are from every constraint holding: the pods above min + maxSkew, summed. */
-function excess(cs: ZoneConstraint[], counts: Counts[]): number {
-  let total = 0;
-  cs.forEach((c, i) => {
-    const min = globalMin(counts[i]!, c.minDomains);
-    for (const n of counts[i]!.values()) total += Math.max(0, n - (min + c.maxSkew));
-  });
-  return total;
-}
 
 const record = (m: Counts) => Object.fromEntries([...m].sort(([a], [b]) => a.localeCompare(b)));
 
@@ -95,15 +84,6 @@ export function planRebalance(trigger: string, observed: Observed, config: Rebal
         ? 'no workload has a zone spread to keep'
         : 'every workload is within maxSkew or cannot be improved';
   return { ...base, steps, workloads: plans, ...(nothingBecause ? { nothingBecause } : {}) };
-}
-
-interface Ctx {
-  observed: Observed;
-  config: RebalancerConfig;
-  nodes: Map<string, V1Node>;
-  rooms: Map<string, Room>;
-  anti: AntiAffinity;
-  runBudget: number;
 }
 
 function planWorkload(w: Workload, cs: ZoneConstraint[], counts: Counts[], ctx: Ctx): WorkloadPlan {
@@ -167,7 +147,7 @@ function planWorkload(w: Workload, cs: ZoneConstraint[], counts: Counts[], ctx: 
   while (moves.length < cap) {
     const now = excess(cs, counts);
     if (now === 0) break;
-    const best = bestMove(w, cs, counts, movable, ctx, now);
+    const best = bestMove(cs, counts, movable, ctx, now);
     if (!best) {
       noRoom = [...movable.values()].some((l) => l.length > 0);
       break;
@@ -209,101 +189,4 @@ function planWorkload(w: Workload, cs: ZoneConstraint[], counts: Counts[], ctx: 
       blocked.push('no single eviction lowers the skew (the scheduler would put the pod back)');
   }
   return result(moves, blocked);
-}
-
-interface Move {
-  pod: V1Pod;
-  from: string;
-  room: Room;
-  requests: Resources;
-  after: Counts[];
-  gain: number;
-  certain: boolean;
-}
-
-/** The eviction that lowers the excess most, whose replacement the scheduler places in `to`. */
-function bestMove(
-  w: Workload,
-  cs: ZoneConstraint[],
-  counts: Counts[],
-  movable: Map<string, V1Pod[]>,
-  ctx: Ctx,
-  now: number,
-): Move | undefined {
-  const zones = [...new Set(counts.flatMap((m) => [...m.keys()]))].sort();
-  let best: Move | undefined;
-  for (const from of zones) {
-    const pods = movable.get(from) ?? [];
-    if (pods.length === 0) continue;
-    for (const to of zones) {
-      if (to === from) continue;
-      const found = placeOne(pods, to, ctx);
-      if (!found) continue;
-      const { pod, room, requests } = found;
-      const srcNode = ctx.nodes.get(pod.spec?.nodeName ?? '')!;
-      // counts once the pod is evicted, then once its replacement runs in `to`
-      const evicted = cs.map((c, i) => {
-        const m = new Map(counts[i]!);
-        if (c.counts(pod) && c.nodeCounts(srcNode)) m.set(from, m.get(from)! - 1);
-        return m;
-      });
-      const allowed = (zone: string, node: V1Node) =>
-        cs.every(
-          (c, i) =>
-            !c.hard ||
-            !c.nodeCounts(node) ||
-            !evicted[i]!.has(zone) ||
-            evicted[i]!.get(zone)! + 1 - globalMin(evicted[i]!, c.minDomains) <= c.maxSkew,
-        );
-      if (!allowed(to, room.node)) continue;
-      const after = cs.map((c, i) => {
-        const m = new Map(evicted[i]!);
-        if (c.counts(pod) && c.nodeCounts(room.node) && m.has(to)) m.set(to, m.get(to)! + 1);
-        return m;
-      });
-      const gain = now - excess(cs, after);
-      if (gain <= 0) continue;
-      // certain: the scheduler may not put the replacement back in `from`
-      const certain = !allowed(from, srcNode);
-      const better =
-        !best ||
-        gain > best.gain ||
-        (gain === best.gain && certain && !best.certain) ||
-        (gain === best.gain &&
-          certain === best.certain &&
-          (counts[0]!.get(from) ?? 0) - (counts[0]!.get(to) ?? 0) >
-            (counts[0]!.get(best.from) ?? 0) - (counts[0]!.get(best.room.zone) ?? 0));
-      if (better) best = { pod, from, room, requests, after, gain, certain };
-    }
-  }
-  void w;
-  return best;
-}
-
-/** The first movable pod with a node in `zone` that fits it (the roomiest such node). */
-function placeOne(
-  pods: V1Pod[],
-  zone: string,
-  ctx: Ctx,
-): { pod: V1Pod; room: Room; requests: Resources } | undefined {
-  const tried = new Set<string>();
-  for (const pod of pods) {
-    const shape = JSON.stringify([
-      podRequests(pod),
-      pod.spec?.nodeSelector,
-      pod.spec?.affinity,
-      pod.spec?.tolerations,
-    ]);
-    if (tried.has(shape)) continue;
-    tried.add(shape);
-    const requests = podRequests(pod);
-    let best: Room | undefined;
-    for (const room of ctx.rooms.values()) {
-      if (room.zone !== zone || !fitsOn(pod, room, requests) || !antiAffinityAllows(pod, room, ctx.anti))
-        continue;
-      if (!best || room.free.milliCpu > best.free.milliCpu) best = room;
-    }
-    if (best) return { pod, room: best, requests };
-  }
-  return undefined;
 }

@@ -177,6 +177,13 @@ it('zone c lost and back: the rebalancer spreads web and api again, db stays, PD
     expect(web.after?.['us-east-1c']).toBeGreaterThan(0);
   }
 
+  // the skew metric an alarm can watch: one EMF line per workload, with its Workload dimension
+  const skewLines = e.emf.filter((l) => typeof l.WorkloadZoneSkew === 'number');
+  const webSkews = skewLines
+    .filter((l) => l.Workload === 'default/Deployment/web')
+    .map((l) => l.WorkloadZoneSkew);
+  expect(Math.max(...(webSkews as number[]))).toBe(5); // 4/5/0 once zone c was back
+
   const second = (await e.bridge.invoke('rebalancer', scheduled('run-2'))) as { report?: RebalancerReport };
   expect(second.report?.evictions).toBe(0);
   // nothing is evicted once balanced — not even past the cooldown
