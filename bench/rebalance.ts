@@ -170,6 +170,7 @@ function timed(f: () => unknown): number {
 
 export async function run() {
   const rows: string[] = [];
+  const findings: string[] = [];
   for (const size of SIZES) {
     const o = skewedState(size.nodes, size.pods);
     const min = minimumPossible(o);
@@ -182,6 +183,9 @@ export async function run() {
       const after = schedule(o, evicted);
       const second = evictFn(after.state).size;
       const ms = timed(() => evictFn(o));
+      findings.push(
+        `${size.nodes} nodes: ${name} ${evicted.size} evictions (${evicted.size - min >= 0 ? '+' : ''}${evicted.size - min} vs the minimum), ${after.landedBack} landed back, ${after.pending} Pending, ${second} more on a second run`,
+      );
       rows.push(
         `| ${size.nodes} / ${o.pods.length} | ${name} | ${evicted.size} | ${min} | ${after.landedBack} | ${after.pending} | ${skewedWorkloads} → ${outOfSkew(after.state)} | ${second} | ${ms.toFixed(1)} ms |`,
       );
@@ -197,7 +201,9 @@ export async function run() {
       '|---|---|---|---|---|---|---|---|---|',
       ...rows,
       '',
-      'Minimum possible: per Deployment, the fewest evictions that bring its zone counts within maxSkew (shared/rebalancer/minimum.ts, exact for one constraint, capacity ignored); 0 for the StatefulSets, which no eviction can move. The descheduler evicts StatefulSet pods on zonal volumes (it has no volume-zone check; nodeFit finds another node in their own zone), and they come back where they were.',
+      `Findings (computed from this run): ${findings.join('; ')}.`,
+      '',
+      'Minimum possible: per Deployment, the fewest evictions that bring its zone counts within maxSkew (shared/rebalancer/minimum.ts, exact for one constraint, capacity ignored); 0 for the StatefulSets, which no eviction can move. The workloads spotguard leaves out of maxSkew are those StatefulSets (reported as never moved: zonal volume). The descheduler evicts their pods anyway (no volume-zone check; nodeFit finds another node, possibly in their own zone): a replacement can only run in its volume's zone, which the spread filter refuses while that zone is over-full, so it stays Pending (the Pending column) or lands back where it was.',
     ].join('\n'),
   };
 }
