@@ -203,7 +203,7 @@ export async function run() {
       '',
       `Findings (computed from this run): ${findings.join('; ')}.`,
       '',
-      'Minimum possible: per Deployment, the fewest evictions that bring its zone counts within maxSkew (shared/rebalancer/minimum.ts, exact for one constraint, capacity ignored); 0 for the StatefulSets, which no eviction can move. The workloads spotguard leaves out of maxSkew are those StatefulSets (reported as never moved: zonal volume). The descheduler evicts their pods anyway (no volume-zone check; nodeFit finds another node, possibly in their own zone): a replacement can only run in its volume's zone, which the spread filter refuses while that zone is over-full, so it stays Pending (the Pending column) or lands back where it was.',
+      'Minimum possible: per Deployment, the fewest evictions that bring its zone counts within maxSkew (shared/rebalancer/minimum.ts, exact for one constraint, capacity ignored); 0 for the StatefulSets, which no eviction can move. The workloads spotguard leaves out of maxSkew are those StatefulSets (reported as never moved: zonal volume). The descheduler evicts their pods anyway (no volume-zone check; nodeFit finds another node, possibly in their own zone): a replacement can only run in its volume’s zone, which the spread filter refuses while that zone is over-full, so it stays Pending (the Pending column) or lands back where it was.',
     ].join('\n'),
   };
 }
