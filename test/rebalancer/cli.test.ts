@@ -99,6 +99,12 @@ it('--dry-run plans 3/3/0 → 2/2/2 and evicts nothing; the real run makes the 2
   expect(report.workloads[0].landed).toEqual(['us-east-1c', 'us-east-1c']);
   expect(real.err).toMatch(/evicted default\/web-/);
 
+  // the cooldown is remembered in the cluster, for the next run (another Lambda container)
+  const state = sim.store.get('configmaps', 'spotguard', 'spotguard-rebalancer');
+  expect(Object.keys(state?.data ?? {})).toEqual(
+    expect.arrayContaining(['w_default_Deployment_web', 'last-run-started']),
+  );
+
   const again = await run(['rebalance', '--kubeconfig', kubeconfig]);
   expect(again.out).toMatch(/0 eviction\(s\)|nothing to do/);
   const bad = await run(['rebalance', '--max-evictions', 'lots', '--kubeconfig', kubeconfig]);
