@@ -71,8 +71,12 @@ async function run(args: string[]) {
   let out = '';
   let err = '';
   const code = await main(args, {
-    out: (t) => void (out += t),
-    err: (t) => void (err += t),
+    out: (t) => {
+      out += t;
+    },
+    err: (t) => {
+      err += t;
+    },
     readStdin: async () => '',
   });
   return { code, out, err };
