@@ -150,6 +150,9 @@ function depsFor(rt: Runtime, ctx: InvocationContext): ActionDeps {
 async function handleOne(rt: Runtime, event: DomainEvent, deps: ActionDeps): Promise<HandleReport> {
   // Nothing to remember for ignored input and dry runs: no record, no lock.
   if (event.kind === 'ignored' || deps.dryRun) return handleEvent(event, deps);
+  // The instance → node lookup is a read: it runs while the idempotency record is written, so the
+  // cordon does not wait for the record (bench/cordon-path.ts). The action reuses the answer.
+  if (event.kind === 'spot-interruption') deps.resolver.resolve(event.instanceId).catch(() => undefined);
   try {
     const result = await rt.handleOnce(event, deps);
     if (result.outcome === 'duplicate') {

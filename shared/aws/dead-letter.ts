@@ -3,7 +3,12 @@
 // would be the last (ApproximateReceiveCount = maxReceiveCount) spotguard sends it there itself,
 // with the error as message attributes, and lets the original be deleted.
 // Needs sqs:GetQueueUrl + sqs:GetQueueAttributes on the source queue, sqs:SendMessage on its DLQ.
-import { GetQueueAttributesCommand, GetQueueUrlCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 
 const queueNameOf = (arn: string) => arn.split(':').pop() ?? '';
@@ -18,14 +23,21 @@ async function urlOf(sqs: SQSClient, arn: string): Promise<string> {
 }
 
 /** True when the record was this receive's last chance and is now in the DLQ with its reason. */
-export async function deadLetterWithReason(sqs: SQSClient, record: SQSRecord, error: unknown): Promise<boolean> {
+export async function deadLetterWithReason(
+  sqs: SQSClient,
+  record: SQSRecord,
+  error: unknown,
+): Promise<boolean> {
   const received = Number(record.attributes.ApproximateReceiveCount);
   const source = await urlOf(sqs, record.eventSourceARN);
   const { Attributes } = await sqs.send(
     new GetQueueAttributesCommand({ QueueUrl: source, AttributeNames: ['RedrivePolicy'] }),
   );
   if (!Attributes?.RedrivePolicy) return false;
-  const policy = JSON.parse(Attributes.RedrivePolicy) as { deadLetterTargetArn?: string; maxReceiveCount?: unknown };
+  const policy = JSON.parse(Attributes.RedrivePolicy) as {
+    deadLetterTargetArn?: string;
+    maxReceiveCount?: unknown;
+  };
   if (!policy.deadLetterTargetArn || !(received >= Number(policy.maxReceiveCount))) return false;
   const text = (v: string) => ({ DataType: 'String', StringValue: v.slice(0, 4096) || '-' });
   await sqs.send(

@@ -7,6 +7,7 @@
 import type { CacheClient } from '@aws-lambda-powertools/idempotency/cache/types';
 
 type CacheValue = Awaited<ReturnType<CacheClient['get']>>;
+
 import { apiErrorOf } from '../k8s/api-error.ts';
 
 interface SetOptions {

@@ -21,7 +21,12 @@ beforeAll(async () => {
             desired: 3,
             // ABANDON by default: a terminated instance proves spotguard said CONTINUE, not the timeout.
             lifecycleHooks: [
-              { name: 'spotguard-terminate', transition: 'terminate', heartbeatTimeout: HEARTBEAT_S, defaultResult: 'ABANDON' },
+              {
+                name: 'spotguard-terminate',
+                transition: 'terminate',
+                heartbeatTimeout: HEARTBEAT_S,
+                defaultResult: 'ABANDON',
+              },
             ],
           },
         ],
