@@ -2,6 +2,7 @@
 import type { V1Node } from '@kubernetes/client-node';
 import { describeGroup } from '../aws/autoscaling.ts';
 import type { InstanceInfo } from '../aws/instances.ts';
+import { ANNOTATION_CORDONED_BY } from '../drain/options.ts';
 import type { DomainEvent } from '../events/types.ts';
 import { type ActionDeps, type HandleReport, report } from './types.ts';
 
@@ -25,7 +26,15 @@ export async function resolveTarget(event: DomainEvent, instanceId: string, d: A
   }
   const { key, value } = d.config.managedTag;
   const tags = resolution.instance?.tags;
-  if (tags && tags[key] !== value && !(await groupIsManaged(resolution.instance!, d))) {
+  // A node spotguard already cordoned passed this check then; its instance may since have been
+  // detached (EC2 drops aws:autoscaling:groupName), and a resumed drain must not stop there.
+  const cordonedBySpotguard = Boolean(resolution.node.metadata?.annotations?.[ANNOTATION_CORDONED_BY]);
+  if (
+    tags &&
+    tags[key] !== value &&
+    !cordonedBySpotguard &&
+    !(await groupIsManaged(resolution.instance!, d))
+  ) {
     d.logger.info('instance lacks the managed tag: ignored', { instanceId, tag: `${key}=${value}` });
     return {
       ok: false,

@@ -13,7 +13,7 @@ import { deployment, podsOn } from '../e2e/harness.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const NODE24 = join(ROOT, 'node_modules/.bin/node');
-const HOLD_S = 3;
+const HOLD_S = 8;
 
 let sim: Simulator;
 let env: Record<string, string>;
@@ -23,8 +23,8 @@ beforeAll(async () => {
   sim = await startSimulator({
     nodes: 3,
     podStartMs: 50,
-    // Evicted pods take 6 s to go: the drain is still waiting on them when it is killed.
-    podTerminationMs: 6000,
+    // Evicted pods take 20 s to go: the drain is still waiting on them when it is killed.
+    podTerminationMs: 20_000,
     scenario: { workloads: [deployment('web', 6, { grace: 30 })] },
   });
   sim.store.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'spotguard' } });
@@ -110,7 +110,7 @@ describe('crash mid-drain', () => {
     const resumed = await handle().done;
     expect(resumed.code, resumed.err).toBe(0);
     const report = JSON.parse(resumed.out).reports[0];
-    expect(report.outcome).toBe('handled');
+    expect(report.outcome, JSON.stringify(report)).toBe('handled');
     expect(report.drain.complete).toBe(true);
     for (const name of pods) expect(sim.store.get('pods', 'default', name)).toBeUndefined();
     // One eviction per pod over all three runs.
