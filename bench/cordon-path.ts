@@ -9,6 +9,7 @@ import { kubeClientsFromConfig } from '../shared/k8s/client.ts';
 import { createRuntime, processInput } from '../shared/runtime.ts';
 import { startSimulator } from '../sim/index.ts';
 import { simulatorEnvironment } from '../sim/lambda-bridge.ts';
+import { spotWarning } from '../test/safety/support.ts';
 import { median } from './support.ts';
 
 const RUNS = Math.max(1, Number(process.env.BENCH_CORDON_RUNS ?? 5));
@@ -44,21 +45,10 @@ async function sample(): Promise<{ recordMs: number; cordonMs: number }> {
       )
         cordonAt = performance.now();
     });
-    await processInput(
-      rt,
-      {
-        version: '0',
-        id: crypto.randomUUID(),
-        'detail-type': 'EC2 Spot Instance Interruption Warning',
-        source: 'aws.ec2',
-        account: '123456789012',
-        time: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-        region: sim.region,
-        resources: [],
-        detail: { 'instance-id': instance.instanceId, 'instance-action': 'terminate' },
-      },
-      { holder: 'bench', remainingMs: () => 150_000 },
-    );
+    await processInput(rt, spotWarning(instance.instanceId, { region: sim.region }), {
+      holder: 'bench',
+      remainingMs: () => 150_000,
+    });
     if (stop) stop();
     return { recordMs: recordAt - start, cordonMs: cordonAt - start };
   } finally {

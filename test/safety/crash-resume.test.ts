@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../sim/index.ts';
 import { simulatorEnvironment } from '../../sim/lambda-bridge.ts';
 import { deployment, podsOn } from '../e2e/harness.ts';
+import { spotWarning } from './support.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const NODE24 = join(ROOT, 'node_modules/.bin/node');
@@ -71,20 +72,7 @@ describe('crash mid-drain', () => {
     const node = inst.privateDnsName;
     const pods = podsOn(sim, node).map((p) => p.metadata.name);
     expect(pods.length).toBeGreaterThan(0);
-    writeFileSync(
-      file,
-      JSON.stringify({
-        version: '0',
-        id: crypto.randomUUID(),
-        'detail-type': 'EC2 Spot Instance Interruption Warning',
-        source: 'aws.ec2',
-        account: '123456789012',
-        time: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-        region: sim.region,
-        resources: [],
-        detail: { 'instance-id': inst.instanceId, 'instance-action': 'terminate' },
-      }),
-    );
+    writeFileSync(file, JSON.stringify(spotWarning(inst.instanceId, { region: sim.region })));
     const evictions = () => sim.kubeRequests.byKey()['create pods/eviction'] ?? 0;
     const before = evictions();
 

@@ -4,10 +4,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../cli/main.ts';
 import { type Simulator, startSimulator } from '../../sim/index.ts';
 import { simulatorEnvironment } from '../../sim/lambda-bridge.ts';
 import { deployment } from '../e2e/harness.ts';
+import { runCli as run, spotWarning } from './support.ts';
 
 let sim: Simulator;
 let dir: string;
@@ -35,38 +35,9 @@ afterAll(async () => {
   await sim?.stop();
 });
 
-async function run(args: string[]) {
-  let out = '';
-  let err = '';
-  const code = await main(args, {
-    out: (t) => {
-      out += t;
-    },
-    err: (t) => {
-      err += t;
-    },
-    readStdin: async () => '',
-  });
-  return { code, out, err };
-}
-
 function itnFile(instanceId: string): string {
-  const id = crypto.randomUUID();
-  const file = join(dir, `${id}.json`);
-  writeFileSync(
-    file,
-    JSON.stringify({
-      version: '0',
-      id,
-      'detail-type': 'EC2 Spot Instance Interruption Warning',
-      source: 'aws.ec2',
-      account: '123456789012',
-      time: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-      region: 'us-east-1',
-      resources: [],
-      detail: { 'instance-id': instanceId, 'instance-action': 'terminate' },
-    }),
-  );
+  const file = join(dir, `${crypto.randomUUID()}.json`);
+  writeFileSync(file, JSON.stringify(spotWarning(instanceId)));
   return file;
 }
 
