@@ -44,7 +44,10 @@ function addAwsLatency(sim: Simulator, latency: AwsLatency): void {
     if (req.service === 'k8s') return d;
     // Squared uniform: most calls near the floor, a tail towards maxMs (like real API latency).
     const r = random();
-    return { ...d, latencyMs: d.latencyMs + latency.minMs + Math.round(r * r * (latency.maxMs - latency.minMs)) };
+    return {
+      ...d,
+      latencyMs: d.latencyMs + latency.minMs + Math.round(r * r * (latency.maxMs - latency.minMs)),
+    };
   };
 }
 
