@@ -14,6 +14,7 @@ import { handleEvent } from './actions/dispatch.ts';
 import type { ActionDeps, HandleReport } from './actions/types.ts';
 import { type AwsClients, awsClients } from './aws/clients.ts';
 import { deadLetterWithReason } from './aws/dead-letter.ts';
+import { keepInFlight } from './aws/in-flight.ts';
 import { type Config, loadConfig } from './config.ts';
 import { ConfigMapCacheClient } from './dedup/configmap-cache.ts';
 import { FallbackCacheClient, IdempotencyStoreSetupError } from './dedup/fallback-cache.ts';
@@ -210,6 +211,9 @@ export async function processInput(
   const response = await processPartialResponse(
     raw as never,
     async (record: SQSRecord) => {
+      const inFlight = keepInFlight(rt.aws.sqs, record, (err) =>
+        rt.logger.warn('could not shorten/renew the record visibility', { error: String(err) }),
+      );
       try {
         for (const event of parse({ Records: [record] })) reports.push(await handleOne(rt, event, deps));
       } catch (err) {
@@ -231,6 +235,8 @@ export async function processInput(
         }
         rt.logger.error('record failed: it will be redelivered, then dead-lettered', details);
         throw err;
+      } finally {
+        inFlight.stop();
       }
     },
     processor,
