@@ -15,6 +15,7 @@ const benches: Record<string, () => Promise<{ run: () => Promise<BenchResult> }>
   bundle: () => import('./bundle.ts'),
   'drain-real': () => import('./drain-real.ts'),
   rebalance: () => import('./rebalance.ts'),
+  'cordon-path': () => import('./cordon-path.ts'),
 };
 
 const FILE = new URL('../BENCHMARKS.md', import.meta.url);

@@ -18,9 +18,11 @@ variable "managed_tag_key" {
   default = "spotguard.io/managed"
 }
 
+# The spotguard install's clusterName param (its IAM condition and its checks match this value,
+# so another cluster's spotguard in the same account never touches this group).
 variable "managed_tag_value" {
-  type    = string
-  default = "true"
+  type        = string
+  description = "Name of the EKS cluster (the spotguard stack's clusterName param)"
 }
 
 variable "terminate_heartbeat_timeout" {

@@ -15,7 +15,8 @@ const envSchema = z.object({
   CLUSTER_NAME: z.string().min(1).optional(),
   AWS_REGION: z.string().min(1).default('us-east-1'),
   MANAGED_TAG_KEY: z.string().min(1).default('spotguard.io/managed'),
-  MANAGED_TAG_VALUE: z.string().min(1).default('true'),
+  /** Default: CLUSTER_NAME (one install's tag is not another's), else "true". */
+  MANAGED_TAG_VALUE: z.string().min(1).optional(),
   /** Namespace of spotguard's Leases and idempotency records. */
   SPOTGUARD_NAMESPACE: z.string().min(1).default('spotguard'),
   REBALANCE_POLICY: z.enum(rebalancePolicies).default('cordon'),
@@ -83,7 +84,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     clusterName: e.CLUSTER_NAME,
     region: e.AWS_REGION,
-    managedTag: { key: e.MANAGED_TAG_KEY, value: e.MANAGED_TAG_VALUE },
+    managedTag: { key: e.MANAGED_TAG_KEY, value: e.MANAGED_TAG_VALUE ?? e.CLUSTER_NAME ?? 'true' },
     namespace: e.SPOTGUARD_NAMESPACE,
     rebalancePolicy: e.REBALANCE_POLICY,
     replacementMode: e.REPLACEMENT_MODE,

@@ -39,4 +39,6 @@ export const metricNames = {
   lifecycleCompleteFailed: 'LifecycleCompleteFailed',
   eventsIgnored: 'EventsIgnored',
   duplicateEvents: 'DuplicateEvents',
+  /** The idempotency store was unreachable or a record could not be written (never fails work). */
+  idempotencyStoreDegraded: 'IdempotencyStoreDegraded',
 } as const;

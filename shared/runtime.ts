@@ -13,8 +13,12 @@ import type { Context, SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { handleEvent } from './actions/dispatch.ts';
 import type { ActionDeps, HandleReport } from './actions/types.ts';
 import { type AwsClients, awsClients } from './aws/clients.ts';
+import { deadLetterWithReason } from './aws/dead-letter.ts';
+import { keepInFlight } from './aws/in-flight.ts';
 import { type Config, loadConfig } from './config.ts';
 import { ConfigMapCacheClient } from './dedup/configmap-cache.ts';
+import { FallbackCacheClient, IdempotencyStoreSetupError } from './dedup/fallback-cache.ts';
+import { leaseDurationSeconds } from './drain/lease.ts';
 import { parse } from './events/parse.ts';
 import type { DomainEvent } from './events/types.ts';
 import { getKubeClients, type KubeClients } from './k8s/client.ts';
@@ -56,22 +60,73 @@ export async function createRuntime(
     // A stored answer means this event was handled before: say so instead of acting again.
     responseHook: (response) => ({ ...(response as object), outcome: 'duplicate' }) as never,
   });
+  const logger = overrides.logger ?? defaultLogger;
+  const metrics = overrides.metrics ?? defaultMetrics;
   const persistenceStore = new CachePersistenceLayer({
-    client: new ConfigMapCacheClient({ core: async () => k8s.core, namespace: config.namespace }),
+    client: new FallbackCacheClient({
+      primary: new ConfigMapCacheClient({ core: async () => k8s.core, namespace: config.namespace }),
+      namespace: config.namespace,
+      onProblem: (problem, key, err) => {
+        metrics.addMetric(metricNames.idempotencyStoreDegraded, 'Count', 1);
+        logger.warn(
+          problem === 'unreachable'
+            ? 'idempotency store unreachable: deduplicating in this container only'
+            : 'idempotency record not written (the work itself is done; a redelivery would run again)',
+          { problem, key, error: String(err) },
+        );
+      },
+    }),
   });
   const handleOnce = makeIdempotent(
-    async (event: DomainEvent, deps: ActionDeps) =>
-      JSON.parse(JSON.stringify(await handleEvent(event, deps))),
+    async (event: DomainEvent, deps: ActionDeps) => {
+      const result = await handleEvent(event, deps);
+      // A failure must not be remembered as handled: throwing drops the in-progress record so the
+      // retry (Lambda async retry, SQS redelivery) runs it again, then the DLQ gets it with the reason.
+      if (failsInvocation(result)) throw new HandlingFailedError(result);
+      return JSON.parse(JSON.stringify(result));
+    },
     { persistenceStore, config: idempotencyConfig, dataIndexArgument: 0 },
   ) as (event: DomainEvent, deps: ActionDeps) => Promise<HandleReport>;
+  return { config, k8s, aws, logger, metrics, handleOnce, idempotencyConfig };
+}
+
+/** An event whose handling raised an error (not an incomplete drain): the invocation fails with it. */
+export class HandlingFailedError extends Error {
+  readonly report: HandleReport;
+  constructor(report: HandleReport) {
+    super(
+      `${report.kind}${report.instanceId ? ` ${report.instanceId}` : ''}${report.nodeName ? ` (${report.nodeName})` : ''}: ${report.error ?? report.summary}`,
+    );
+    this.name = 'HandlingFailedError';
+    this.report = report;
+  }
+}
+
+/** The same event is being handled elsewhere and its holder's time is not up: retry later. */
+export class InProgressElsewhereError extends Error {
+  constructor(dedupKey: string) {
+    super(
+      `${dedupKey}: being handled by another invocation; retried once that one finishes or its holder time is up`,
+    );
+    this.name = 'InProgressElsewhereError';
+  }
+}
+
+/** Manual requests answer their caller (a report saying failed); AWS events fail the invocation. */
+function failsInvocation(r: HandleReport): boolean {
+  return r.outcome === 'failed' && r.error !== undefined && r.kind !== 'manual';
+}
+
+/**
+ * How long an in-progress record blocks others: the invocation's remaining time, but never more
+ * than one drain Lease period. A holder that died (SIGKILL, OOM, crash) is taken over by the next
+ * retry after that; a holder still alive keeps its Lease renewed, so the taker joins its drain.
+ */
+function holderContext(ctx: InvocationContext): Context {
+  const holdMs = leaseDurationSeconds() * 1000;
   return {
-    config,
-    k8s,
-    aws,
-    logger: overrides.logger ?? defaultLogger,
-    metrics: overrides.metrics ?? defaultMetrics,
-    handleOnce,
-    idempotencyConfig,
+    ...(ctx.lambdaContext ?? ({} as Context)),
+    getRemainingTimeInMillis: () => Math.max(1, Math.min(ctx.remainingMs(), holdMs)),
   };
 }
 
@@ -96,6 +151,9 @@ function depsFor(rt: Runtime, ctx: InvocationContext): ActionDeps {
 async function handleOne(rt: Runtime, event: DomainEvent, deps: ActionDeps): Promise<HandleReport> {
   // Nothing to remember for ignored input and dry runs: no record, no lock.
   if (event.kind === 'ignored' || deps.dryRun) return handleEvent(event, deps);
+  // The instance → node lookup is a read: it runs while the idempotency record is written, so the
+  // cordon does not wait for the record (bench/cordon-path.ts). The action reuses the answer.
+  if (event.kind === 'spot-interruption') deps.resolver.resolve(event.instanceId).catch(() => undefined);
   try {
     const result = await rt.handleOnce(event, deps);
     if (result.outcome === 'duplicate') {
@@ -105,16 +163,13 @@ async function handleOne(rt: Runtime, event: DomainEvent, deps: ActionDeps): Pro
     return result;
   } catch (err) {
     if (err instanceof IdempotencyAlreadyInProgressError) {
-      // Another invocation is handling this very event right now: no second action.
+      // Another invocation holds this very event. Not a duplicate to acknowledge: that holder may
+      // have died mid-drain. Fail so the retry comes back once the holder's time is up.
       rt.metrics.addMetric(metricNames.duplicateEvents, 'Count', 1);
-      return {
-        kind: event.kind,
-        dedupKey: event.dedupKey,
-        outcome: 'duplicate',
-        summary: 'the same event is being handled by another invocation',
-        actions: [],
-      };
+      throw new InProgressElsewhereError(event.dedupKey);
     }
+    // Powertools wraps store errors; a misconfigured store says what to fix.
+    if (err instanceof Error && err.cause instanceof IdempotencyStoreSetupError) throw err.cause;
     throw err;
   }
 }
@@ -140,7 +195,7 @@ export async function processInput(
   raw: unknown,
   ctx: InvocationContext,
 ): Promise<ProcessResult> {
-  if (ctx.lambdaContext) rt.idempotencyConfig.registerLambdaContext(ctx.lambdaContext);
+  rt.idempotencyConfig.registerLambdaContext(holderContext(ctx));
   const deps = depsFor(rt, ctx);
   const reports: HandleReport[] = [];
   if (!isSqsEvent(raw)) {
@@ -156,15 +211,32 @@ export async function processInput(
   const response = await processPartialResponse(
     raw as never,
     async (record: SQSRecord) => {
+      const inFlight = keepInFlight(rt.aws.sqs, record, (err) =>
+        rt.logger.warn('could not shorten/renew the record visibility', { error: String(err) }),
+      );
       try {
         for (const event of parse({ Records: [record] })) reports.push(await handleOne(rt, event, deps));
       } catch (err) {
-        rt.logger.error('record failed: it will be redelivered, then dead-lettered', {
+        const details = {
           messageId: record.messageId,
+          receiveCount: record.attributes?.ApproximateReceiveCount,
           error: String(err),
           ...(err instanceof Error && err.cause ? { cause: String(err.cause) } : {}),
+        };
+        const deadLettered = await deadLetterWithReason(rt.aws.sqs, record, err).catch((dlqErr: unknown) => {
+          rt.logger.warn('could not dead-letter with the reason; SQS redrive will move it as is', {
+            error: String(dlqErr),
+          });
+          return false;
         });
+        if (deadLettered) {
+          rt.logger.error('record failed for the last time: sent to the DLQ with its reason', details);
+          return; // the copy in the DLQ carries the reason; this one is deleted
+        }
+        rt.logger.error('record failed: it will be redelivered, then dead-lettered', details);
         throw err;
+      } finally {
+        inFlight.stop();
       }
     },
     processor,

@@ -209,7 +209,40 @@ export function defaultGroups(zones: string[], nodes: number, spotShare: number)
     capacityRebalance: true,
   }));
   groups.push({ name: 'on-demand', zones, capacityType: 'ON_DEMAND', desired: onDemand });
-  return groups.map((g) => ({ ...g, max: Math.max(10, g.desired * 2), nodegroup: g.name }));
+  return [...groups, ...neighbourGroups(zones)].map((g) => ({
+    ...g,
+    max: Math.max(10, g.desired * 2),
+    nodegroup: g.nodegroup ?? g.name,
+  }));
+}
+
+/** Cluster sharing the account in the default fleet: its events reach spotguard, its nodes never. */
+export const NEIGHBOUR_CLUSTER = 'neighbour';
+
+/**
+ * Another team's EKS cluster in the same account and region, running its own spotguard (same hook
+ * name): its groups, instances and events are real, its nodes are in its own API server.
+ */
+export function neighbourGroups(zones: string[]): GroupSpec[] {
+  return [
+    {
+      name: `eks-${NEIGHBOUR_CLUSTER}-spot-${zones[0]}`,
+      nodegroup: 'spot',
+      cluster: NEIGHBOUR_CLUSTER,
+      zones: [zones[0]!],
+      capacityType: 'SPOT',
+      desired: 1,
+      capacityRebalance: true,
+      hooks: [
+        {
+          name: 'spotguard-terminate',
+          transition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+          heartbeatTimeoutSeconds: 300,
+          defaultResult: 'CONTINUE',
+        },
+      ],
+    },
+  ];
 }
 
 function groupSpecFromScenario(g: ScenarioNodeGroup): GroupSpec {
@@ -222,6 +255,7 @@ function groupSpecFromScenario(g: ScenarioNodeGroup): GroupSpec {
     ...(g.min !== undefined ? { min: g.min } : {}),
     ...(g.max !== undefined ? { max: g.max } : {}),
     ...(g.capacityRebalance !== undefined ? { capacityRebalance: g.capacityRebalance } : {}),
+    ...(g.cluster ? { cluster: g.cluster } : {}),
     ...(g.labels ? { labels: g.labels } : {}),
     ...(g.taints ? { taints: g.taints } : {}),
     hooks: g.lifecycleHooks.map((h) => ({

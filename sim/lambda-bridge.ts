@@ -97,6 +97,28 @@ function lambdaContext(functionName: string, timeoutMs: number): Context {
   };
 }
 
+/** The invocation record Lambda sends to an async invocation's OnFailure destination. */
+export function onFailureRecord(route: Route, requestPayload: unknown, error: unknown, invokeCount: number) {
+  const err = error instanceof Error ? error : new Error(String(error));
+  return {
+    version: '1.0',
+    timestamp: new Date().toISOString(),
+    requestContext: {
+      requestId: randomUUID(),
+      functionArn: `arn:aws:lambda:us-east-1:123456789012:function:spotguard-${route.functionName}:$LATEST`,
+      condition: 'RetriesExhausted',
+      approximateInvokeCount: invokeCount,
+    },
+    requestPayload,
+    responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+    responsePayload: {
+      errorType: err.name,
+      errorMessage: err.message,
+      trace: (err.stack ?? '').split('\n').slice(0, 5),
+    },
+  };
+}
+
 export async function connectLambdas(sim: Simulator, opts: LambdaBridgeOptions = {}): Promise<LambdaBridge> {
   const directRetries = opts.directRetries ?? 2;
   const retryDelayMs = opts.retryDelayMs ?? 1000;
@@ -177,15 +199,21 @@ export async function connectLambdas(sim: Simulator, opts: LambdaBridgeOptions =
       sim.sqs.sendMessage(`spotguard-${route.queue}`, JSON.stringify(event));
       return;
     }
+    let lastError: unknown;
     for (let attempt = 1; attempt <= directRetries + 1; attempt++) {
       try {
         await run(route, 'direct', event, attempt);
         return;
-      } catch {
+      } catch (err) {
+        lastError = err;
         if (attempt <= directRetries) await new Promise((r) => setTimeout(r, retryDelayMs));
       }
     }
-    sim.sqs.sendMessage(`spotguard-${route.functionName}-dlq`, JSON.stringify(event));
+    // What an async invocation's OnFailure destination receives: the request and the error.
+    sim.sqs.sendMessage(
+      `spotguard-${route.functionName}-dlq`,
+      JSON.stringify(onFailureRecord(route, event, lastError, directRetries + 1)),
+    );
   };
   for (const route of routes.filter((r) => r.delivery === 'direct')) {
     sim.sqs.createQueue(`spotguard-${route.functionName}-dlq`);

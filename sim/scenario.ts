@@ -44,6 +44,8 @@ const nodeGroupSchema = z
     min: z.number().int().nonnegative().optional(),
     max: z.number().int().positive().optional(),
     capacityRebalance: z.boolean().optional(),
+    /** Another EKS cluster in the same account: its instances and events, but no nodes in our API. */
+    cluster: z.string().min(1).optional(),
     lifecycleHooks: z.array(hookSchema).default([]),
     labels: z.record(z.string(), z.string()).optional(),
     taints: z.array(taintSchema).optional(),

@@ -78,7 +78,7 @@ export async function claimDrainLease(
       const info = apiErrorOf(err);
       if (info.code === 404) {
         throw new Error(
-          `cannot create drain Lease ${namespace}/${name}: namespace "${namespace}" not found (set SPOTGUARD_NAMESPACE)`,
+          `cannot create drain Lease ${namespace}/${name}: namespace "${namespace}" not found: create it (\`kubectl create namespace ${namespace}\`, or \`kubectl apply -f infra/rbac.yaml\`, which also grants spotguard's permissions), or set SPOTGUARD_NAMESPACE`,
         );
       }
       if (info.code !== 409) throw err;

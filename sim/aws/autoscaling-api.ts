@@ -9,6 +9,7 @@ import type {
   SimGroup,
   SimInstance,
 } from './cloud.ts';
+import { launchTemplateId } from './model.ts';
 import {
   AwsError,
   leaf,
@@ -27,6 +28,18 @@ type Handler = (cloud: SimAws, params: QueryParams) => string | undefined;
 
 const handlers: Record<string, Handler> = {
   DescribeAutoScalingGroups: describeAutoScalingGroups,
+  DescribeTags: describeTags,
+  CreateOrUpdateTags(cloud, params) {
+    for (const t of queryStructList(params, 'Tags')) {
+      const group = cloud.requireGroup(t.get('ResourceId') ?? '');
+      const key = t.get('Key') ?? '';
+      if (!key) throw new AwsError('ValidationError', 'Tag key must not be empty');
+      group.tags[key] = t.get('Value') ?? '';
+      if (t.get('PropagateAtLaunch') === 'true') group.propagateAtLaunch.add(key);
+      else group.propagateAtLaunch.delete(key);
+    }
+    return undefined;
+  },
   DescribeAutoScalingInstances: describeAutoScalingInstances,
   SetDesiredCapacity(cloud, params) {
     cloud.setDesiredCapacity(
@@ -151,6 +164,49 @@ function describeAutoScalingGroups(cloud: SimAws, params: QueryParams): string {
   );
 }
 
+/** DescribeTags: one row per group tag; filters auto-scaling-group, key, value, propagate-at-launch. */
+function describeTags(cloud: SimAws, params: QueryParams): string {
+  const filters = queryStructList(params, 'Filters').map((f) => ({
+    name: f.get('Name') ?? '',
+    values: queryList(f, 'Values'),
+  }));
+  const rows = cloud.groups().flatMap((g) =>
+    Object.entries(g.tags).map(([key, value]) => ({
+      g,
+      key,
+      value,
+      propagate: g.propagateAtLaunch.has(key),
+    })),
+  );
+  const field: Record<string, (r: (typeof rows)[number]) => string> = {
+    'auto-scaling-group': (r) => r.g.name,
+    key: (r) => r.key,
+    value: (r) => r.value,
+    'propagate-at-launch': (r) => String(r.propagate),
+  };
+  for (const f of filters) {
+    if (!field[f.name])
+      throw new AwsError(
+        'ValidationError',
+        `Filter name '${f.name}' is not valid: use auto-scaling-group, key, value or propagate-at-launch`,
+      );
+  }
+  const matching = rows.filter((r) => filters.every((f) => f.values.includes(field[f.name]!(r))));
+  const page = paginate(matching, params, 'MaxRecords', 50, 100);
+  return (
+    memberList(
+      'Tags',
+      page.items,
+      (r) =>
+        leaf('ResourceId', r.g.name) +
+        leaf('ResourceType', 'auto-scaling-group') +
+        leaf('Key', r.key) +
+        leaf('Value', r.value) +
+        leaf('PropagateAtLaunch', r.propagate),
+    ) + leaf('NextToken', page.nextToken)
+  );
+}
+
 function groupMatchesFilter(group: SimGroup, name: string, values: string[]): boolean {
   const tags = Object.entries(group.tags);
   if (name === 'tag-key') return tags.some(([k]) => values.includes(k));
@@ -235,7 +291,7 @@ function groupXml(cloud: SimAws, g: SimGroup): string {
         leaf('ResourceType', 'auto-scaling-group') +
         leaf('Key', key) +
         leaf('Value', value) +
-        leaf('PropagateAtLaunch', true),
+        leaf('PropagateAtLaunch', g.propagateAtLaunch.has(key)),
     ) +
     memberList('TerminationPolicies', ['Default'], escapeText) +
     leaf('NewInstancesProtectedFromScaleIn', false) +
@@ -249,7 +305,7 @@ function groupXml(cloud: SimAws, g: SimGroup): string {
 
 function launchTemplateSpec(groupName: string): string {
   return (
-    leaf('LaunchTemplateId', `lt-${hex17(groupName)}`) +
+    leaf('LaunchTemplateId', launchTemplateId(groupName)) +
     leaf('LaunchTemplateName', `${groupName}-lt`) +
     leaf('Version', '1')
   );
@@ -350,8 +406,4 @@ function lowerFirst(text: string): string {
 
 function escapeText(text: string): string {
   return text.replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]!);
-}
-
-function hex17(text: string): string {
-  return Buffer.from(text).toString('hex').padEnd(17, '0').slice(0, 17);
 }

@@ -31,6 +31,8 @@ import {
   type LifecycleHook,
   type LifecycleResult,
   type LifecycleTransition,
+  launchTemplateId,
+  MANAGED_TAG_KEY,
   type SimGroup,
   type SimInstance,
   SPOT_NOTICE_MS,
@@ -168,6 +170,21 @@ export class SimAws {
     if (spec.zones.length === 0)
       throw new AwsError('ValidationError', `group ${spec.name}: zones must not be empty`);
     const nodegroup = spec.nodegroup ?? spec.name;
+    const cluster = spec.cluster ?? this.clusterName;
+    // What an EKS managed node group puts on its group; the first three propagate to instances.
+    const eksPropagated = {
+      'eks:cluster-name': cluster,
+      'eks:nodegroup-name': nodegroup,
+      [`kubernetes.io/cluster/${cluster}`]: 'owned',
+    };
+    const eksGroupOnly = {
+      [`k8s.io/cluster-autoscaler/${cluster}`]: 'owned',
+      'k8s.io/cluster-autoscaler/enabled': 'true',
+      'k8s.io/cluster-autoscaler/node-template/label/eks.amazonaws.com/capacityType': spec.capacityType,
+    };
+    // The documented setup (infra/lifecycle-hook.*): the managed tag on the group, not propagated.
+    const managed: Record<string, string> =
+      cluster === this.clusterName && !spec.unmanaged ? { [MANAGED_TAG_KEY]: this.clusterName } : {};
     const group: SimGroup = {
       name: spec.name,
       arn: `arn:aws:autoscaling:${this.region}:${ACCOUNT_ID}:autoScalingGroup:${randomUUID()}:autoScalingGroupName/${spec.name}`,
@@ -180,15 +197,12 @@ export class SimAws {
       onDemandPercentageAboveBaseCapacity: spec.capacityType === 'ON_DEMAND' ? 100 : 0,
       capacityRebalance: spec.capacityRebalance ?? spec.capacityType === 'SPOT',
       nodegroup,
-      tags: {
-        'eks:cluster-name': this.clusterName,
-        'eks:nodegroup-name': nodegroup,
-        [`kubernetes.io/cluster/${this.clusterName}`]: 'owned',
-        'spotguard.io/managed': 'true',
-        // what EKS managed node groups put on their group for the cluster autoscaler
-        'k8s.io/cluster-autoscaler/node-template/label/eks.amazonaws.com/capacityType': spec.capacityType,
-        ...spec.tags,
-      },
+      cluster,
+      tags: { ...eksPropagated, ...eksGroupOnly, ...managed, ...spec.tags, ...spec.propagatedTags },
+      propagateAtLaunch: new Set([
+        ...Object.keys(eksPropagated).filter((k) => !(k in (spec.tags ?? {}))),
+        ...Object.keys(spec.propagatedTags ?? {}),
+      ]),
       hooks: new Map(),
       instanceIds: new Set(),
       createdTime: new Date(),
@@ -721,7 +735,7 @@ export class SimAws {
     instance.state = 'running';
     instance.lifecycleState = 'InService';
     instance.launchTime = new Date(Date.now() - 3600_000);
-    joinNode(this.store, instance, this.region, group.node);
+    if (group.cluster === this.clusterName) joinNode(this.store, instance, this.region, group.node);
     return instance;
   }
 
@@ -738,7 +752,11 @@ export class SimAws {
         this.enterService(instance);
     });
     this.after(this.bootDelayMs, () => {
-      if (instance.state === 'running' || instance.state === 'pending')
+      // Another cluster's kubelet registers with that cluster's API server, not ours.
+      if (
+        (instance.state === 'running' || instance.state === 'pending') &&
+        group.cluster === this.clusterName
+      )
         joinNode(this.store, instance, this.region, group.node);
     });
     return instance;
@@ -810,15 +828,13 @@ export class SimAws {
       lifecycleState: 'Pending',
       state: 'pending',
       launchTime: new Date(),
+      // As EC2 tags an Auto Scaling instance: the group's PropagateAtLaunch tags, the group name
+      // and the launch template (aws:* keys are EC2's own and cannot be set by anyone else).
       tags: {
-        Name: `${this.clusterName}-${group.nodegroup}-node`,
-        'eks:cluster-name': this.clusterName,
-        'eks:nodegroup-name': group.nodegroup,
-        [`kubernetes.io/cluster/${this.clusterName}`]: 'owned',
-        // Group tags propagate at launch (PropagateAtLaunch=true), as EKS managed node groups do,
-        // and win over the defaults above (a group tagged for another cluster launches its instances).
-        ...group.tags,
+        ...Object.fromEntries(Object.entries(group.tags).filter(([k]) => group.propagateAtLaunch.has(k))),
         'aws:autoscaling:groupName': group.name,
+        'aws:ec2launchtemplate:id': launchTemplateId(group.name),
+        'aws:ec2launchtemplate:version': '1',
       },
     };
     this.instancesById.set(instanceId, instance);

@@ -67,7 +67,11 @@ export interface SimGroup {
   onDemandPercentageAboveBaseCapacity: number;
   capacityRebalance: boolean;
   nodegroup: string;
+  /** The EKS cluster the group's nodes join; only this simulator's cluster has them in its API. */
+  cluster: string;
   tags: Record<string, string>;
+  /** Tag keys with PropagateAtLaunch=true: only these are copied to instances the group launches. */
+  propagateAtLaunch: Set<string>;
   hooks: Map<string, LifecycleHook>;
   /** Instances attached to the group (including ones on their way out). */
   instanceIds: Set<string>;
@@ -88,7 +92,17 @@ export interface GroupSpec {
   hooks?: Array<
     Omit<LifecycleHook, 'groupName' | 'heartbeatTimeoutSeconds' | 'defaultResult'> & Partial<LifecycleHook>
   >;
+  /**
+   * An EKS managed node group of another cluster in the same account (default: the simulator's).
+   * Its instances run and emit events, but their nodes are not in this simulator's Kubernetes API.
+   */
+  cluster?: string;
+  /** Extra group tags, PropagateAtLaunch=false (as infra/lifecycle-hook.* adds the managed tag). */
   tags?: Record<string, string>;
+  /** Extra group tags with PropagateAtLaunch=true (copied to instances launched after). */
+  propagatedTags?: Record<string, string>;
+  /** Leave the managed tag off the group (default: on for the simulator's own cluster). */
+  unmanaged?: boolean;
   labels?: Record<string, string>;
   taints?: NodeExtras['taints'];
 }
@@ -115,4 +129,15 @@ const STATE_CODES: Record<InstanceState, number> = {
 
 export function instanceStateCode(state: InstanceState): number {
   return STATE_CODES[state];
+}
+
+/**
+ * The tag infra/lifecycle-hook.* puts on a group spotguard manages (not propagated); its value is
+ * the cluster's name, so every install's IAM condition and check is scoped to its own cluster.
+ */
+export const MANAGED_TAG_KEY = 'spotguard.io/managed';
+
+/** The launch template id EC2 and Auto Scaling report for a group's instances. */
+export function launchTemplateId(groupName: string): string {
+  return `lt-${Buffer.from(groupName).toString('hex').padEnd(17, '0').slice(0, 17)}`;
 }

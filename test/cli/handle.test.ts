@@ -4,10 +4,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../cli/main.ts';
 import { type Simulator, startSimulator } from '../../sim/index.ts';
 import { simulatorEnvironment } from '../../sim/lambda-bridge.ts';
 import { deployment, pdb } from '../e2e/harness.ts';
+import { runCli as run, spotWarning } from '../safety/support.ts';
 
 let sim: Simulator;
 let dir: string;
@@ -37,38 +37,10 @@ afterAll(async () => {
   await sim?.stop();
 });
 
-async function run(args: string[]) {
-  let out = '';
-  let err = '';
-  const code = await main(args, {
-    out: (t) => {
-      out += t;
-    },
-    err: (t) => {
-      err += t;
-    },
-    readStdin: async () => '',
-  });
-  return { code, out, err };
-}
-
 /** `ageSeconds` back-dates the warning: the deadline is time + 120 s. */
 function itnFile(instanceId: string, id: string, ageSeconds = 0): string {
   const file = join(dir, `${id}.json`);
-  writeFileSync(
-    file,
-    JSON.stringify({
-      version: '0',
-      id,
-      'detail-type': 'EC2 Spot Instance Interruption Warning',
-      source: 'aws.ec2',
-      account: '123456789012',
-      time: new Date(Date.now() - ageSeconds * 1000).toISOString().replace(/\.\d+Z$/, 'Z'),
-      region: 'us-east-1',
-      resources: [],
-      detail: { 'instance-id': instanceId, 'instance-action': 'terminate' },
-    }),
-  );
+  writeFileSync(file, JSON.stringify(spotWarning(instanceId, { id, ageSeconds })));
   return file;
 }
 

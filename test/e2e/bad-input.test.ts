@@ -62,7 +62,12 @@ it('a malformed SQS record fails alone, is redelivered, then dead-lettered; the 
   const failures = e.bridge.invocations
     .filter((i) => i.functionName === 'state-change')
     .flatMap((i) => (i.result as { batchItemFailures?: unknown[] } | undefined)?.batchItemFailures ?? []);
-  expect(failures.length).toBeGreaterThanOrEqual(3); // maxReceiveCount 3, then the DLQ
+  // maxReceiveCount 3: two redeliveries, then spotguard itself moves it to the DLQ with the reason.
+  expect(failures.length).toBeGreaterThanOrEqual(2);
+  const [dead] = e.sim.sqs.receive('spotguard-state-change-dlq', 1);
+  const attrs = dead!.messageAttributes as Record<string, { StringValue?: string }>;
+  expect(attrs.ErrorMessage?.StringValue).toMatch(/JSON/i);
+  expect(attrs.ApproximateReceiveCount?.StringValue).toBe('3');
   expect(
     e
       .reports()

@@ -18,16 +18,54 @@ export interface E2E {
   stop(): Promise<void>;
 }
 
-export async function startE2E(opts: SimulatorOptions, bridgeOpts: LambdaBridgeOptions = {}): Promise<E2E> {
+/** Per-call AWS latency: `false` for none; default 20–250 ms, skewed low, seeded (replayable). */
+export type AwsLatency = false | { minMs: number; maxMs: number; seed: number };
+export const DEFAULT_AWS_LATENCY: AwsLatency = { minMs: 20, maxMs: 250, seed: 0x5eed };
+
+/** mulberry32: a small seeded PRNG, so a failing run can be replayed with the same delays. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Every simulated AWS call (Auto Scaling, EC2, EKS, STS, SQS over HTTP) waits as AWS would. */
+function addAwsLatency(sim: Simulator, latency: AwsLatency): void {
+  if (!latency) return;
+  const random = seeded(latency.seed);
+  const decide = sim.faults.decide.bind(sim.faults);
+  sim.faults.decide = (req) => {
+    const d = decide(req);
+    if (req.service === 'k8s') return d;
+    // Squared uniform: most calls near the floor, a tail towards maxMs (like real API latency).
+    const r = random();
+    return {
+      ...d,
+      latencyMs: d.latencyMs + latency.minMs + Math.round(r * r * (latency.maxMs - latency.minMs)),
+    };
+  };
+}
+
+export async function startE2E(
+  opts: SimulatorOptions & { awsLatency?: AwsLatency },
+  bridgeOpts: LambdaBridgeOptions = {},
+): Promise<E2E> {
   process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
+  const { awsLatency = DEFAULT_AWS_LATENCY, ...simOpts } = opts;
   const sim = await startSimulator({
     bootDelayMs: 1500,
     podStartMs: 100,
     podTerminationMs: 300,
     volumeDetachMs: 300,
     interruptionNoticeMs: 20_000,
-    ...opts,
+    ...simOpts,
   });
+  addAwsLatency(sim, awsLatency);
   const emf: Array<Record<string, unknown>> = [];
   const write = process.stdout.write.bind(process.stdout);
   process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {

@@ -255,7 +255,8 @@ describe('instances of another cluster', () => {
       zones: ['us-east-1a'],
       capacityType: 'SPOT',
       desired: 1,
-      tags: { 'eks:cluster-name': 'someone-else', 'spotguard.io/managed': 'true' },
+      // Another EKS cluster in the account: tagged for it, its node in its own API server.
+      cluster: 'someone-else',
     });
     await e.sim.waitFor(
       () => e.sim.aws.instances().some((i) => i.groupName === 'other-cluster-spot' && i.state === 'running'),

@@ -70,7 +70,7 @@ describe('DescribeAutoScalingGroups', () => {
     expect(tags).toMatchObject({
       'eks:cluster-name': 'test-cluster',
       'kubernetes.io/cluster/test-cluster': 'owned',
-      'spotguard.io/managed': 'true',
+      'spotguard.io/managed': 'test-cluster',
       'eks:nodegroup-name': 'spot-a',
       'k8s.io/cluster-autoscaler/node-template/label/eks.amazonaws.com/capacityType': 'SPOT',
     });
@@ -88,7 +88,7 @@ describe('DescribeAutoScalingGroups', () => {
     });
     const byTag = await sim.asg.send(
       new DescribeAutoScalingGroupsCommand({
-        Filters: [{ Name: 'tag:spotguard.io/managed', Values: ['true'] }],
+        Filters: [{ Name: 'tag:spotguard.io/managed', Values: ['test-cluster'] }],
       }),
     );
     expect(byTag.AutoScalingGroups!.map((g) => g.AutoScalingGroupName).sort()).toEqual([

@@ -70,6 +70,7 @@ it('starts, serves kubectl and the AWS SDK, logs events to --events-out, stops o
   });
   const groups = (await asg.send(new DescribeAutoScalingGroupsCommand({}))).AutoScalingGroups!;
   expect(groups.map((g) => g.AutoScalingGroupName).sort()).toEqual([
+    'eks-neighbour-spot-us-east-1a',
     'on-demand',
     'spot-us-east-1a',
     'spot-us-east-1b',

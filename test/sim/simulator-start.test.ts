@@ -53,7 +53,12 @@ describe('startSimulator with the default scenario', () => {
         new DescribeInstancesCommand({ Filters: [{ Name: 'instance-state-name', Values: ['running'] }] }),
       )
     ).Reservations!;
-    const instances = reservations.flatMap((r) => r.Instances!);
+    // The neighbour cluster's instance runs in the same account; its node is in its own API server.
+    const all = reservations.flatMap((r) => r.Instances!);
+    const instances = all.filter((i) =>
+      i.Tags!.some((t) => t.Key === 'eks:cluster-name' && t.Value === sim.clusterName),
+    );
+    expect(all.length - instances.length).toBe(1);
     expect(instances.map((i) => i.PrivateDnsName).sort()).toEqual(nodes.map((n) => n.metadata!.name).sort());
     for (const node of nodes) {
       const instance = instances.find((i) => i.PrivateDnsName === node.metadata!.name)!;
@@ -123,9 +128,11 @@ describe('startSimulator defaults and scenarios', () => {
         'spot-us-east-1b': 3,
         'spot-us-east-1c': 2,
         'on-demand': 2,
+        'eks-neighbour-spot-us-east-1a': 1,
       });
       expect(sim.store.count('nodes')).toBe(10);
-      expect(sim.aws.instances().filter((i) => i.capacityType === 'SPOT')).toHaveLength(8);
+      const own = sim.aws.instances().filter((i) => i.tags['eks:cluster-name'] === sim.clusterName);
+      expect(own.filter((i) => i.capacityType === 'SPOT')).toHaveLength(8);
     } finally {
       await sim.stop();
     }
