@@ -39,6 +39,7 @@ export interface InvocationContext {
   remainingMs: () => number;
   dryRun?: boolean;
   lambdaContext?: Context;
+  parse?: typeof parse; // a function's own parser rejects misrouted kinds (shared/events/routing.ts)
 }
 
 export async function createRuntime(
@@ -146,7 +147,9 @@ export async function processInput(
   if (!isSqsEvent(raw)) {
     // One input may name several instances (AWS Health): their drains run side by side. A failure
     // fails the invocation (Lambda retries; the events already handled are no-ops then).
-    const settled = await Promise.allSettled(parse(raw).map((event) => handleOne(rt, event, deps)));
+    const settled = await Promise.allSettled(
+      (ctx.parse ?? parse)(raw).map((event) => handleOne(rt, event, deps)),
+    );
     for (const s of settled) if (s.status === 'fulfilled') reports.push(s.value);
     const failed = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed.length > 0) throw failed[0]!.reason;
@@ -157,7 +160,8 @@ export async function processInput(
     raw as never,
     async (record: SQSRecord) => {
       try {
-        for (const event of parse({ Records: [record] })) reports.push(await handleOne(rt, event, deps));
+        for (const event of (ctx.parse ?? parse)({ Records: [record] }))
+          reports.push(await handleOne(rt, event, deps));
       } catch (err) {
         rt.logger.error('record failed: it will be redelivered, then dead-lettered', {
           messageId: record.messageId,
