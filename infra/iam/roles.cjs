@@ -15,6 +15,7 @@ const upperFirst = (s) => s[0].toUpperCase() + s.slice(1);
 const roleId = (route) => `${upperFirst(route.serverlessName)}Role`;
 const queueId = (route) => `${pascal(route.queue)}Queue`;
 
+// biome-ignore-start lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub syntax
 const ASG_ARN = {
   'Fn::Sub':
     'arn:${AWS::Partition}:autoscaling:${AWS::Region}:${AWS::AccountId}:autoScalingGroup:*:autoScalingGroupName/*',
@@ -22,6 +23,7 @@ const ASG_ARN = {
 const TARGET_GROUP_ARN = {
   'Fn::Sub': 'arn:${AWS::Partition}:elasticloadbalancing:${AWS::Region}:${AWS::AccountId}:targetgroup/*/*',
 };
+// biome-ignore-end lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub syntax
 
 /** Where each derived action may act. Describe/List calls cannot be scoped: AWS requires "*". */
 function scopeOf(action, route, ctx) {

@@ -105,6 +105,7 @@ describe('role statements', () => {
           Sid: 'OwnLogGroup',
           Resource: {
             'Fn::Sub':
+              // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub syntax
               'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/spotguard-dev-lifecycle:*',
           },
         }),
