@@ -100,3 +100,46 @@ it('an ITN delivered three times at once under 20% API faults: one drain, node c
   // no pod evicted twice: evictions counted across all three deliveries ≤ the pods that were there
   expect(metricTotal(e.emf, 'PodsEvicted') - evictedBefore).toBeLessThanOrEqual(before.length);
 }, 120_000);
+
+it('out of order: the state change "terminated" arrives before the ITN → one quiet outcome, no error', async () => {
+  const target = e.sim.aws.instances().find((i) => i.state === 'running')!;
+  const node = target.privateDnsName;
+  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const envelope = (detailType: string, id: string, detail: Record<string, unknown>) => ({
+    version: '0',
+    id,
+    'detail-type': detailType,
+    source: 'aws.ec2',
+    account: '123456789012',
+    time: now,
+    region: e.sim.region,
+    resources: [],
+    detail,
+  });
+  // the instance is already gone: its node is deleted, then the late events arrive
+  e.sim.store.delete('nodes', undefined, node);
+  e.sim.sqs.sendMessage(
+    'spotguard-state-change',
+    JSON.stringify(
+      envelope('EC2 Instance State-change Notification', 'd1111111-2222-4333-8444-555555555555', {
+        'instance-id': target.instanceId,
+        state: 'terminated',
+      }),
+    ),
+  );
+  const itn = envelope('EC2 Spot Instance Interruption Warning', 'd2111111-2222-4333-8444-555555555555', {
+    'instance-id': target.instanceId,
+    'instance-action': 'terminate',
+  });
+  await e.bridge.invoke('spot-interruption', itn);
+  await e.sim.waitFor(
+    () => e.reports().filter((r) => r.instanceId === target.instanceId).length >= 2,
+    20_000,
+    'both handled',
+  );
+  const reports = e.reports().filter((r) => r.instanceId === target.instanceId);
+  expect(reports.map((r) => r.outcome)).not.toContain('failed');
+  expect(
+    e.bridge.invocations.filter((i) => i.error && JSON.stringify(i.input).includes(target.instanceId)),
+  ).toEqual([]);
+}, 60_000);
