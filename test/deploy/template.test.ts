@@ -15,7 +15,14 @@ import {
   repoRoot,
 } from '../../scripts/package.ts';
 import { type Resource, type Template, validateTemplate } from './support/cfn-spec.ts';
-import { actionsOf, deriveAll, policyStatements, resourcesOf, sdkActions } from './support/iam.ts';
+import {
+  actionsOf,
+  deriveAll,
+  policyStatements,
+  resourcesOf,
+  type Statement,
+  sdkActions,
+} from './support/iam.ts';
 import { sourceFiles } from './support/k8s-calls.ts';
 import { zipEntries } from './support/zip.ts';
 
@@ -189,6 +196,23 @@ describe('IAM', () => {
 });
 
 describe('queues, rules and dead letters', () => {
+  it('the event queues deny sqs:SendMessage to everyone but their rules (and the lifecycle re-queue)', () => {
+    const denies = Object.fromEntries(
+      ['LifecycleQueue', 'StateChangeQueue', 'ScheduledChangeQueue'].map((q) => {
+        const doc = props(`${q}Policy`).PolicyDocument as { Statement: Statement[] };
+        return [q, doc.Statement.filter((st) => st.Effect === 'Deny')];
+      }),
+    );
+    for (const [q, statements] of Object.entries(denies)) {
+      expect(statements, q).toHaveLength(1);
+      expect(statements[0]).toMatchObject({ Principal: '*', Action: 'sqs:SendMessage' });
+      expect(Object.keys(statements[0]!.Condition ?? {})).toEqual(['ArnNotEquals']);
+    }
+    expect(denies.LifecycleQueue![0]!.Condition!.ArnNotEquals!['aws:PrincipalArn']).toEqual({
+      'Fn::GetAtt': ['LifecycleRole', 'Arn'],
+    });
+  });
+
   const deadLetterQueues = () => {
     const dlqs = new Set<string>();
     for (const [, q] of ofType('AWS::SQS::Queue')) {
