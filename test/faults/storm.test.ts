@@ -147,7 +147,7 @@ it('out of order: the state change "terminated" arrives before the ITN → one q
     .filter((r) => r.instanceId === target.instanceId && /d[12]111111/.test(r.dedupKey ?? ''));
   expect(reports.map((r) => r.outcome)).not.toContain('failed');
   expect(
-    e.bridge.invocations.filter((i) => i.error && JSON.stringify(i.input).includes(target.instanceId)),
+    e.bridge.invocations.filter((i) => i.error && /d[12]111111-2222/.test(JSON.stringify(i.input))),
   ).toEqual([]);
 }, 60_000);
 
@@ -155,17 +155,6 @@ it('the Kubernetes API unavailable: retried, then the event is in the DLQ', asyn
   const target = e.sim.aws
     .instances()
     .find((i) => i.state === 'running' && e.sim.store.get('nodes', undefined, i.privateDnsName))!;
-  const event = {
-    version: '0',
-    id: 'e1111111-2222-4333-8444-555555555555',
-    'detail-type': 'EC2 Spot Instance Interruption Warning',
-    source: 'aws.ec2',
-    account: '123456789012',
-    time: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-    region: e.sim.region,
-    resources: [],
-    detail: { 'instance-id': target.instanceId, 'instance-action': 'terminate' },
-  };
   const dlqBefore = e.bridge.deadLetters()['spotguard-spot-interruption-dlq'] ?? 0;
   const undo = e.sim.faults.add({ service: 'k8s', status: 503 });
   try {
