@@ -5,6 +5,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { routedParser } from './events/routing.ts';
 import { logger, metrics } from './observability.ts';
 import { createRuntime, processInput, type Runtime } from './runtime.ts';
 
@@ -22,6 +23,7 @@ function containerRuntime(): Promise<Runtime> {
 }
 
 export function createHandler(functionName: string) {
+  const parse = routedParser(functionName);
   return middy()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics, { captureColdStartMetric: true, throwOnEmptyMetrics: false }))
@@ -32,6 +34,7 @@ export function createHandler(functionName: string) {
         holder: context.awsRequestId,
         remainingMs: () => context.getRemainingTimeInMillis(),
         lambdaContext: context,
+        parse,
       });
       for (const r of result.reports) {
         logger.info(r.summary, {

@@ -2,6 +2,8 @@
 // simulator's local delivery (sim/lambda-bridge.ts) follows and that test/deploy checks
 // serverless.yml against.
 
+import type { EventKind } from './events/types.ts';
+
 export type Delivery = 'direct' | 'sqs';
 
 export interface Route {
@@ -18,6 +20,8 @@ export interface Route {
   queue?: string;
   /** The function's timeout (seconds), as in serverless.yml. */
   timeoutSeconds: number;
+  /** Event kinds that arrive without an EventBridge rule (manual payloads); see shared/events/routing.ts. */
+  alsoAccepts?: EventKind[];
 }
 
 export const routes: Route[] = [
@@ -88,6 +92,7 @@ export const routes: Route[] = [
     detailTypes: [],
     delivery: 'direct',
     timeoutSeconds: 900,
+    alsoAccepts: ['manual'],
   },
 ];
 

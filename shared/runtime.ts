@@ -43,6 +43,7 @@ export interface InvocationContext {
   remainingMs: () => number;
   dryRun?: boolean;
   lambdaContext?: Context;
+  parse?: typeof parse; // a function's own parser rejects misrouted kinds (shared/events/routing.ts)
 }
 
 export async function createRuntime(
@@ -201,7 +202,9 @@ export async function processInput(
   if (!isSqsEvent(raw)) {
     // One input may name several instances (AWS Health): their drains run side by side. A failure
     // fails the invocation (Lambda retries; the events already handled are no-ops then).
-    const settled = await Promise.allSettled(parse(raw).map((event) => handleOne(rt, event, deps)));
+    const settled = await Promise.allSettled(
+      (ctx.parse ?? parse)(raw).map((event) => handleOne(rt, event, deps)),
+    );
     for (const s of settled) if (s.status === 'fulfilled') reports.push(s.value);
     const failed = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed.length > 0) throw failed[0]!.reason;
@@ -215,7 +218,8 @@ export async function processInput(
         rt.logger.warn('could not shorten/renew the record visibility', { error: String(err) }),
       );
       try {
-        for (const event of parse({ Records: [record] })) reports.push(await handleOne(rt, event, deps));
+        for (const event of (ctx.parse ?? parse)({ Records: [record] }))
+          reports.push(await handleOne(rt, event, deps));
       } catch (err) {
         const details = {
           messageId: record.messageId,

@@ -2,7 +2,7 @@
 // domain event — the quickest way to check a captured message or a DLQ entry.
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import type { EventParseError } from '../../shared/events/errors.ts';
+import { type EventParseError, escapeControls } from '../../shared/events/errors.ts';
 import { parse, parseBatch } from '../../shared/events/parse.ts';
 import type { DomainEvent } from '../../shared/events/types.ts';
 import { EXIT_USAGE, ioOf, setExitCode, UsageError } from '../io.ts';
@@ -23,17 +23,15 @@ export function registerParseCommand(program: Command): void {
       const io = ioOf(cmd);
       const text = await readInput(file, cmd);
       if (!options.batch) {
-        for (const event of parse(text)) io.out(`${JSON.stringify(eventForDisplay(event))}\n`);
+        for (const event of parse(text)) io.out(`${line(eventForDisplay(event))}\n`);
         return;
       }
       for (const item of parseBatch(text)) {
         if ('error' in item) {
-          io.out(`${JSON.stringify({ recordId: item.recordId, error: errorForDisplay(item.error) })}\n`);
+          io.out(`${line({ recordId: item.recordId, error: errorForDisplay(item.error) })}\n`);
           setExitCode(cmd, EXIT_USAGE);
         } else {
-          io.out(
-            `${JSON.stringify({ recordId: item.recordId, events: item.events.map(eventForDisplay) })}\n`,
-          );
+          io.out(`${line({ recordId: item.recordId, events: item.events.map(eventForDisplay) })}\n`);
         }
       }
     });
@@ -46,6 +44,14 @@ async function readInput(file: string, cmd: Command): Promise<string> {
   } catch (error) {
     throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
   }
+}
+
+/**
+ * One JSON line that is safe on a terminal: JSON.stringify escapes C0 controls but leaves DEL,
+ * C1 (0x9b is CSI on some terminals), line separators and bidi overrides raw; those become \uXXXX.
+ */
+function line(value: unknown): string {
+  return escapeControls(JSON.stringify(value));
 }
 
 /** The fields people look for first, then the kind-specific ones. */

@@ -235,10 +235,17 @@ export class VolumeDetachTracker {
     let delayMs = 100;
     try {
       while (this.waiting.size > 0 && !this.stopSignal.aborted) {
-        const attachments = await this.meter.call(() => listVolumeAttachmentsOnNode(this.k8s, this.node), {
-          unbounded: true,
-          signal: this.stopSignal,
-        });
+        const attachments = await this.meter
+          .call(() => listVolumeAttachmentsOnNode(this.k8s, this.node), {
+            unbounded: true,
+            signal: this.stopSignal,
+          })
+          // a listing that failed past retries is tried again, not the end of the wait
+          .catch(() => undefined);
+        if (!attachments) {
+          await sleep(1_000, this.stopSignal);
+          continue;
+        }
         const attached = new Set(attachments.map((va) => va.spec?.source?.persistentVolumeName));
         for (const [latch, pvs] of this.waiting) {
           if (!pvs.some((pv) => attached.has(pv))) {
@@ -250,9 +257,8 @@ export class VolumeDetachTracker {
         await sleep(delayMs, this.stopSignal);
         delayMs = Math.min(1_000, delayMs * 2);
       }
-    } catch {
-      // listing failed past retries: waiters run into the deadline and report volumes not released
     } finally {
+      // waiters whose volumes never detach run into the deadline and report them not released
       this.polling = false;
     }
   }

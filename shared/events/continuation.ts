@@ -5,47 +5,87 @@
 import { z } from 'zod';
 import { type EventContext, optional } from './context.ts';
 import { check } from './errors.ts';
-import { instanceId, isoTime, lifecycleToken, lifecycleTransition, nonEmpty } from './fields.ts';
+import {
+  boundedName,
+  boundedText,
+  instanceId,
+  isoTime,
+  lifecycleToken,
+  lifecycleTransition,
+} from './fields.ts';
 import type { DomainEvent } from './types.ts';
 
+/** The most continuations one piece of work may take (one per Lambda run: 15 min × 1000). */
+export const MAX_CONTINUATION_ATTEMPT = 1000;
+
+// Every kind is checked field by field: a continuation is a message on a queue, so anyone who can
+// send to the queue can forge one. Fields the schema does not name are dropped (z.object strips),
+// so a forged `force` or `nodeName` never reaches an action. A new field carried across
+// continuations has to be added here.
 const base = {
-  instanceIds: z.array(instanceId),
+  instanceIds: z.array(instanceId).max(50),
   time: isoTime,
   deadline: isoTime.optional(),
-  dedupKey: nonEmpty,
-  region: z.string().optional(),
-  account: z.string().optional(),
+  dedupKey: boundedText(512).pipe(z.string().min(1)),
+  region: boundedText(64).optional(),
+  account: boundedText(64).optional(),
 };
 
 const lifecycleFields = {
   ...base,
   instanceId,
-  autoScalingGroupName: nonEmpty,
-  lifecycleHookName: nonEmpty,
+  autoScalingGroupName: boundedName,
+  lifecycleHookName: boundedName,
   lifecycleActionToken: lifecycleToken,
   transition: lifecycleTransition,
+  origin: boundedText(64).optional(),
+  destination: boundedText(64).optional(),
+  notificationMetadata: z.string().max(1023).optional(),
 };
 
-// Lifecycle events are checked field by field (the hook is completed from them); other kinds keep
-// their kind-specific fields as sent, since they were produced by this parser in the first place.
 const ContinuedEventSchema = z.discriminatedUnion('kind', [
-  z.looseObject({ kind: z.literal('lifecycle-terminate'), ...lifecycleFields }),
-  z.looseObject({ kind: z.literal('lifecycle-launch'), ...lifecycleFields }),
-  z.looseObject({
-    kind: z.enum([
-      'spot-interruption',
-      'rebalance-recommendation',
-      'state-change',
-      'scheduled-change',
-      'asg-activity',
-    ]),
+  z.object({ kind: z.literal('lifecycle-terminate'), ...lifecycleFields }),
+  z.object({ kind: z.literal('lifecycle-launch'), ...lifecycleFields }),
+  z.object({
+    kind: z.literal('spot-interruption'),
     ...base,
+    instanceId,
+    instanceAction: z.enum(['terminate', 'stop', 'hibernate']),
+    deadline: isoTime,
+  }),
+  z.object({ kind: z.literal('rebalance-recommendation'), ...base, instanceId }),
+  z.object({
+    kind: z.literal('state-change'),
+    ...base,
+    instanceId,
+    state: z.enum(['pending', 'running', 'stopping', 'stopped', 'shutting-down', 'terminated']),
+  }),
+  z.object({
+    kind: z.literal('scheduled-change'),
+    ...base,
+    instanceId,
+    eventTypeCode: boundedName,
+    startTime: isoTime.optional(),
+    endTime: isoTime.optional(),
+  }),
+  z.object({
+    kind: z.literal('asg-activity'),
+    ...base,
+    instanceId: z.union([instanceId, z.literal('')]),
+    autoScalingGroupName: boundedName,
+    activity: z.enum([
+      'launch-successful',
+      'launch-unsuccessful',
+      'terminate-successful',
+      'terminate-unsuccessful',
+    ]),
+    availabilityZone: boundedText(64).optional(),
   }),
 ]);
 
 export const ContinuationSchema = z.object({
   spotguard: z.literal('continuation'),
-  attempt: z.number().int().min(1),
+  attempt: z.number().int().min(1).max(MAX_CONTINUATION_ATTEMPT),
   event: ContinuedEventSchema,
 });
 
@@ -53,10 +93,9 @@ const ATTEMPT_SUFFIX = /#attempt=\d+$/;
 
 export function parseContinuation(value: unknown, ctx: EventContext): DomainEvent {
   const { attempt, event } = check(ContinuationSchema, value, ctx.path);
-  // Whatever the sender left in (an earlier recordId/envelopes) is replaced by how this one came.
-  const { recordId: _recordId, envelopes: _envelopes, attempt: _attempt, ...fields } = event;
+  // recordId, envelopes and attempt are not in the schema: they are set from how this one came.
   return {
-    ...(fields as Omit<DomainEvent, 'envelopes'>),
+    ...(optional(event) as Omit<DomainEvent, 'envelopes'>),
     attempt,
     dedupKey: `${event.dedupKey.replace(ATTEMPT_SUFFIX, '')}#attempt=${attempt}`,
     envelopes: [...ctx.envelopes, 'direct'],

@@ -13,6 +13,33 @@ export interface ParseIssue {
 export const ROOT_PATH = '(root)';
 
 const MAX_ISSUES_IN_MESSAGE = 5;
+/** Issues kept on the error (a payload with 10,000 unknown keys does not make a 10,000-entry list). */
+const MAX_ISSUES_KEPT = 20;
+const MAX_PATH_LENGTH = 200;
+const MAX_ISSUE_MESSAGE_LENGTH = 300;
+/** The whole message: what reaches a DLQ attribute, a log line or a terminal. */
+export const MAX_ERROR_MESSAGE_LENGTH = 2000;
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: escaping control characters is the point
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/** Control characters as \uXXXX, so an echoed field name cannot drive a terminal or forge a line. */
+export function escapeControls(text: string): string {
+  return text.replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** Escaped and cut to `max` characters (an ellipsis marks the cut). */
+export function safeEcho(text: string, max: number): string {
+  const escaped = escapeControls(text);
+  return escaped.length > max ? `${escaped.slice(0, max - 1)}…` : escaped;
+}
+
+function safeIssue(issue: ParseIssue): ParseIssue {
+  return {
+    path: safeEcho(issue.path, MAX_PATH_LENGTH),
+    message: safeEcho(issue.message, MAX_ISSUE_MESSAGE_LENGTH),
+  };
+}
 
 export class EventParseError extends Error {
   /** Path of the first bad field. */
@@ -20,11 +47,12 @@ export class EventParseError extends Error {
   readonly issues: ParseIssue[];
 
   constructor(issues: ParseIssue[]) {
-    const all = issues.length > 0 ? issues : [{ path: ROOT_PATH, message: 'invalid input' }];
+    const given = issues.length > 0 ? issues : [{ path: ROOT_PATH, message: 'invalid input' }];
+    const all = given.slice(0, MAX_ISSUES_KEPT).map(safeIssue);
     const shown = all.slice(0, MAX_ISSUES_IN_MESSAGE).map((i) => `${i.path}: ${i.message}`);
     const more =
-      all.length > MAX_ISSUES_IN_MESSAGE ? ` (and ${all.length - MAX_ISSUES_IN_MESSAGE} more)` : '';
-    super(shown.join('; ') + more);
+      given.length > MAX_ISSUES_IN_MESSAGE ? ` (and ${given.length - MAX_ISSUES_IN_MESSAGE} more)` : '';
+    super(safeEcho(shown.join('; '), MAX_ERROR_MESSAGE_LENGTH - more.length) + more);
     this.name = 'EventParseError';
     this.issues = all;
     this.path = all[0]!.path;
@@ -52,7 +80,7 @@ export function describeValue(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';
   if (typeof value === 'string') {
-    const text = JSON.stringify(value);
+    const text = escapeControls(JSON.stringify(value.length > 200 ? value.slice(0, 200) : value));
     return text.length > 80 ? `${text.slice(0, 77)}…"` : text;
   }
   return `${typeof value} ${String(value)}`;

@@ -7,20 +7,35 @@ import { type EventContext, type EventMeta, optional } from './context.ts';
 import { check, EventParseError, joinPath } from './errors.ts';
 import {
   addSeconds,
+  boundedName,
+  boundedText,
   healthTime,
   INSTANCE_ID_PATTERN,
   instanceId,
   instanceIdFromResource,
   isoTime,
 } from './fields.ts';
-import { LifecycleDetailSchema, lifecycleEvent } from './lifecycle.ts';
+import {
+  LifecycleDetailSchema,
+  lifecycleEvent,
+  parseTestNotification,
+  TEST_NOTIFICATION,
+} from './lifecycle.ts';
 import type { AsgActivity, DomainEvent, IgnoredEvent, ScheduledChangeEvent } from './types.ts';
 
 /** Seconds between the Spot interruption warning and the interruption (EC2 user guide). */
 export const SPOT_INTERRUPTION_NOTICE_SECONDS = 120;
 
 // AWS writes `time` with a Z; we also accept offsets and normalise it to toISOString() form.
-const EnvelopeSchema = EventBridgeSchema.extend({ time: isoTime });
+// id, account, region, source and detail-type end up in dedupKeys, reasons and log lines: bounded.
+const EnvelopeSchema = EventBridgeSchema.extend({
+  time: isoTime,
+  id: boundedName,
+  account: boundedText(64),
+  region: boundedText(64),
+  source: boundedName,
+  'detail-type': boundedName,
+});
 export type EventBridgeEnvelope = z.output<typeof EnvelopeSchema>;
 
 type DetailParser = (event: EventBridgeEnvelope, meta: EventMeta, detailPath: string) => DomainEvent[];
@@ -49,6 +64,12 @@ function register<S extends z.ZodType>(
 }
 
 export function parseEventBridge(value: unknown, ctx: EventContext): DomainEvent[] {
+  // A test notification forwarded through EventBridge (or wrapped like an event by a tool) is
+  // acknowledged as ignored, whatever the envelope around it looks like.
+  const detail = (value as { detail?: unknown }).detail;
+  if (isTestNotification(detail)) {
+    return [parseTestNotification(detail, { ...ctx, envelopes: [...ctx.envelopes, 'eventbridge'] })];
+  }
   const event = check(EnvelopeSchema, value, ctx.path);
   const meta: EventMeta = {
     time: event.time,
@@ -62,6 +83,14 @@ export function parseEventBridge(value: unknown, ctx: EventContext): DomainEvent
     return [ignored(`no handler for ${event.source} / ${event['detail-type']}`, event, meta)];
   }
   return parser(event, meta, joinPath(ctx.path, 'detail'));
+}
+
+function isTestNotification(detail: unknown): boolean {
+  return (
+    typeof detail === 'object' &&
+    detail !== null &&
+    (detail as { Event?: unknown }).Event === TEST_NOTIFICATION
+  );
 }
 
 function ignored(reason: string, event: EventBridgeEnvelope, meta: EventMeta): IgnoredEvent {
@@ -143,9 +172,9 @@ for (const [detailType, activity] of Object.entries(ASG_ACTIVITIES)) {
   // A failed launch may have no instance yet: AWS then sends EC2InstanceId "".
   const id = activity === 'launch-unsuccessful' ? z.union([instanceId, z.literal('')]) : instanceId;
   const schema = z.object({
-    AutoScalingGroupName: z.string().min(1),
+    AutoScalingGroupName: boundedName,
     EC2InstanceId: id,
-    Details: z.object({ 'Availability Zone': z.string().optional() }).optional(),
+    Details: z.object({ 'Availability Zone': boundedText(64).optional() }).optional(),
   });
   register('aws.autoscaling', detailType, schema, (d, event, meta) => [
     {
@@ -166,8 +195,8 @@ for (const [detailType, activity] of Object.entries(ASG_ACTIVITIES)) {
 const HealthKindSchema = z.object({ service: z.string(), eventTypeCategory: z.string() });
 
 const Ec2ScheduledChangeSchema = z.object({
-  eventArn: z.string().min(1),
-  eventTypeCode: z.string().min(1),
+  eventArn: boundedText(2048).pipe(z.string().min(1)),
+  eventTypeCode: boundedName,
   startTime: healthTime.optional(),
   endTime: healthTime.optional(),
   affectedEntities: z.array(z.object({ entityValue: z.string() })).default([]),
@@ -236,8 +265,8 @@ register(
   'aws.cloudwatch',
   'CloudWatch Alarm State Change',
   z.object({
-    alarmName: z.string().min(1),
-    state: z.object({ value: alarmState, reason: z.string().optional() }),
+    alarmName: boundedName,
+    state: z.object({ value: alarmState, reason: boundedText().optional() }),
     previousState: z.object({ value: alarmState }).optional(),
   }),
   (d, event, meta) => [

@@ -5,23 +5,24 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { type EventContext, optional } from './context.ts';
 import { check, EventParseError, joinPath } from './errors.ts';
-import { instanceId, nonEmpty } from './fields.ts';
+import { boundedName, boundedSeconds, boundedText, instanceId, nodeName } from './fields.ts';
 import type { ManualEvent } from './types.ts';
 
 export const ManualPayloadSchema = z.strictObject({
   spotguard: z.literal('manual'),
   action: z.enum(['drain', 'uncordon', 'status']),
-  node: nonEmpty.optional(),
+  node: nodeName.optional(),
   instanceId: instanceId.optional(),
-  reason: z.string().optional(),
-  requestedBy: z.string().optional(),
+  reason: boundedText().optional(),
+  /** Free text for the record: not an identity (nothing is allowed or refused because of it). */
+  requestedBy: boundedText(256).optional(),
   /** Makes two otherwise identical requests distinct (and a retry of one request the same). */
-  requestId: z.string().optional(),
+  requestId: boundedName.optional(),
   dryRun: z.boolean().default(false),
   force: z.boolean().default(false),
   deleteEmptyDirData: z.boolean().default(true),
-  gracePeriodSeconds: z.number().int().min(0).optional(),
-  timeoutSeconds: z.number().int().positive().optional(),
+  gracePeriodSeconds: boundedSeconds(0).optional(),
+  timeoutSeconds: boundedSeconds(1).optional(),
 });
 export type ManualPayload = z.input<typeof ManualPayloadSchema>;
 

@@ -25,6 +25,7 @@ import {
 } from '@kubernetes/client-node';
 import { awsClients, awsRegionFromEnv } from '../aws/clients.ts';
 import { type CredentialsInput, EksTokenSource } from './eks-token.ts';
+import { retryingHttpLibrary } from './retry.ts';
 
 export interface KubeClients {
   config: KubeConfig;
@@ -70,10 +71,12 @@ export function kubeClientsFromConfig(config: KubeConfig, opts: KubeClientOption
   if (!server) {
     throw new Error(`kubeconfig context "${config.getCurrentContext()}" has no cluster server URL`);
   }
+  const timeoutMs = opts.requestTimeoutMs ?? KUBE_REQUEST_TIMEOUT_MS;
   const configuration = createConfiguration({
     baseServer: new ServerConfiguration(server, {}),
+    httpApi: retryingHttpLibrary({ timeoutMs }), // 429/5xx/timeouts retried: shared/k8s/retry.ts
     authMethods: { default: config },
-    promiseMiddleware: [spotguardRequestMiddleware(opts.requestTimeoutMs ?? KUBE_REQUEST_TIMEOUT_MS)],
+    promiseMiddleware: [spotguardRequestMiddleware(timeoutMs)],
   });
   const make = <T>(Api: new (c: Configuration) => T): T => new Api(configuration);
   return {

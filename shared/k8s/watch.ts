@@ -29,7 +29,21 @@ export function startWatch(k8s: KubeClients, opts: WatchOptions): ResumableWatch
   let stopped = false;
   let failures = 0;
 
+  // A failure to open the stream (authentication, a refused connection) is reported and retried
+  // with backoff like a broken stream, never left as an unhandled rejection.
   const connect = async () => {
+    try {
+      await open();
+    } catch (err) {
+      if (stopped) return;
+      failures++;
+      opts.onError?.(err);
+      const delay = Math.min(2_000, 100 * 2 ** Math.min(failures, 5));
+      setTimeout(() => void reconnect(true), delay).unref();
+    }
+  };
+
+  const open = async () => {
     if (stopped) return;
     opts.onRequest?.();
     let expired = false;

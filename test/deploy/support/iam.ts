@@ -1,8 +1,25 @@
 // IAM helpers for the template tests: collect policy statements from a CloudFormation template and
 // derive the IAM actions the code needs from the AWS SDK v3 commands it imports.
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
+import type { Route } from '../../../shared/routes.ts';
 import type { Template } from './cfn-spec.ts';
+
+export interface DerivedRole {
+  route: Route;
+  /** Event kinds the function accepts (shared/events/routing.ts). */
+  kinds: string[];
+  /** IAM actions of the SDK commands reachable from its handler for those kinds. */
+  actions: string[];
+}
+
+const derive = createRequire(import.meta.url)('../../../infra/iam/derive.cjs') as {
+  deriveAll(): Promise<Record<string, DerivedRole>>;
+};
+
+/** Per function: the IAM actions its code makes (infra/iam/derive.cjs, also used at packaging). */
+export const deriveAll = (): Promise<Record<string, DerivedRole>> => derive.deriveAll();
 
 export interface Statement {
   Sid?: string;
