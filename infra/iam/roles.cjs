@@ -14,6 +14,20 @@ const upperFirst = (s) => s[0].toUpperCase() + s.slice(1);
 /** Logical ids, as osls names the function (`<ServerlessName>LambdaFunction`) and as ours are named. */
 const roleId = (route) => `${upperFirst(route.serverlessName)}Role`;
 const queueId = (route) => `${pascal(route.queue)}Queue`;
+/** The DLQ its queue's RedrivePolicy names (infra/queues.yml): lifecycle has its own, the rest share one. */
+const dlqId = (route) => (route.queue === 'lifecycle' ? 'LifecycleDlq' : 'EventsDlq');
+const arnOf = (id) => ({ 'Fn::GetAtt': [id, 'Arn'] });
+
+/**
+ * SQS record bookkeeping (shared/aws/in-flight.ts, dead-letter.ts) only ever runs on records of the
+ * function's own queue: a function without a queue never makes those calls, so it is not granted them.
+ */
+const RECORD_PATH = new Set(['sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl', 'sqs:SendMessage']);
+function applicableActions(route, actions) {
+  // sqs:GetQueueAttributes (the source queue's RedrivePolicy) is in the OwnQueue statement below.
+  const rest = actions.filter((a) => a !== 'sqs:GetQueueAttributes');
+  return route.queue ? rest : rest.filter((a) => !RECORD_PATH.has(a));
+}
 
 // biome-ignore-start lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub syntax
 const ASG_ARN = {
@@ -38,9 +52,15 @@ function scopeOf(action, route, ctx) {
   if (/^(Describe|List)/.test(name)) return { Resource: '*' };
   if (service === 'autoscaling') return { Resource: ASG_ARN, Condition: ctx.managedTag };
   if (action === 'sqs:SendMessage' && route.queue) {
-    // Work re-queued to the function's own queue (continuations).
-    return { Resource: { 'Fn::GetAtt': [queueId(route), 'Arn'] } };
+    // A record's last failed receive is dead-lettered with its reason; the lifecycle function also
+    // re-queues long drains to its own queue (REQUEUE_QUEUE_URL, continuations).
+    const own = route.queue === 'lifecycle' ? [arnOf(queueId(route))] : [];
+    return { Resource: [...own, arnOf(dlqId(route))] };
   }
+  if (action === 'sqs:GetQueueUrl' && route.queue)
+    return { Resource: [arnOf(queueId(route)), arnOf(dlqId(route))] };
+  // A record being handled is kept visible-again-soon (crash → retry inside the hook's heartbeat timeout).
+  if (action === 'sqs:ChangeMessageVisibility' && route.queue) return { Resource: arnOf(queueId(route)) };
   if (service === 'elasticloadbalancing') return { Resource: TARGET_GROUP_ARN };
   throw new Error(
     `infra/iam/roles.cjs: no resource scope known for ${action} (function ${route.functionName}); add one to scopeOf`,
@@ -50,7 +70,7 @@ function scopeOf(action, route, ctx) {
 /** The statements of one function's role (pure: tests call it with the derived actions). */
 function statementsFor(route, actions, ctx) {
   const byScope = new Map();
-  for (const action of actions) {
+  for (const action of applicableActions(route, actions)) {
     const scope = scopeOf(action, route, ctx);
     const key = JSON.stringify(scope);
     byScope.set(key, { scope, actions: [...(byScope.get(key)?.actions ?? []), action] });
@@ -190,3 +210,4 @@ module.exports = build;
 module.exports.statementsFor = statementsFor;
 module.exports.manualInvokers = manualInvokers;
 module.exports.roleId = roleId;
+module.exports.applicableActions = applicableActions;

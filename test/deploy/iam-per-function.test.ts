@@ -89,13 +89,13 @@ describe('role statements', () => {
   const lifecycle = routes.find((r) => r.functionName === 'lifecycle')!;
   const spot = routes.find((r) => r.functionName === 'spot-interruption')!;
 
-  it('scope each action: own queue for re-queues, the managed tag for group changes, own log group', () => {
+  it('scope each action: own queue (and its DLQ) for re-queues, the managed tag for group changes, own log group', () => {
     const st = statementsFor(lifecycle, ['sqs:SendMessage', 'autoscaling:CompleteLifecycleAction'], ctx);
     expect(st).toEqual(
       expect.arrayContaining([
         expect.objectContaining({
           Action: ['sqs:SendMessage'],
-          Resource: { 'Fn::GetAtt': ['LifecycleQueue', 'Arn'] },
+          Resource: [{ 'Fn::GetAtt': ['LifecycleQueue', 'Arn'] }, { 'Fn::GetAtt': ['LifecycleDlq', 'Arn'] }],
         }),
         expect.objectContaining({
           Action: ['autoscaling:CompleteLifecycleAction'],
