@@ -1,0 +1,5 @@
+import { run } from './cold.ts';
+
+const r = await run();
+console.log(r.markdown);
+process.exit(0);
