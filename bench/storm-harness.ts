@@ -7,6 +7,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { build } from 'esbuild';
 import { esbuildOptions, repoRoot } from '../scripts/package.ts';
 import type { ThrottleRates } from '../sim/aws/throttle.ts';
@@ -59,6 +60,8 @@ export interface StormResult {
   importMs: number[];
   setupMs: number;
   pods: number;
+  /** the simulator's event-loop delay during the storm (its API server, controllers and kubelets share it) */
+  simLoopDelayMs: { p50: number; p99: number; max: number };
 }
 
 const ZONE_SUFFIXES = ['a', 'b', 'c'];
@@ -244,6 +247,8 @@ async function interrupt(sim: Simulator, opts: StormOptions, zones: string[], ho
       goneAt.set(`${ev.object.metadata.namespace}/${ev.object.metadata.name}`, Date.now());
     }
   });
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
   sim.kubeRequests.reset();
   sim.kubeInflight.reset();
   sim.awsRequests.reset();
@@ -304,7 +309,8 @@ async function interrupt(sim: Simulator, opts: StormOptions, zones: string[], ho
   clearTimeout(limit);
   for (const t of timers) clearTimeout(t);
   unsubscribe();
-  stopWatch && stopWatch();
+  loop.disable();
+  if (stopWatch) stopWatch();
   for (const o of outcomes.values()) {
     for (const key of podsOf.get(o.node) ?? []) {
       const at = goneAt.get(key);
@@ -321,5 +327,6 @@ async function interrupt(sim: Simulator, opts: StormOptions, zones: string[], ho
     awsRequests: sim.awsRequests.total(),
     awsByAction: sim.awsRequests.snapshot(),
     awsThrottled: throttledNow - throttledBefore,
+    simLoopDelayMs: { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
   };
 }

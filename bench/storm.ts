@@ -39,6 +39,7 @@ function rows(itns: number, r: StormResult): string[] {
     `| ${itns} | Kubernetes API requests per node | ${(r.kubeRequests / r.nodes.length).toFixed(1)} | |`,
     `| ${itns} | peak requests in flight (max-in-flight 400 / 200) · 429s | ${r.peakInflight} · ${r.rejected429} | |`,
     `| ${itns} | AWS calls per ITN · throttled | ${(r.awsRequests / r.nodes.length).toFixed(1)} · ${r.awsThrottled} | |`,
+    `| ${itns} | simulator event-loop delay p50 / p99 / max | ${r.simLoopDelayMs.p50.toFixed(0)} / ${r.simLoopDelayMs.p99.toFixed(0)} / ${r.simLoopDelayMs.max.toFixed(0)} ms | (the server itself) |`,
   ];
 }
 
