@@ -12,6 +12,8 @@ interface BenchResult {
 const benches: Record<string, () => Promise<{ run: () => Promise<BenchResult> }>> = {
   'sim-startup': () => import('./sim-startup.ts'),
   drain: () => import('./drain.ts'),
+  storm: () => import('./storm.ts'),
+  cold: () => import('./cold.ts'),
   bundle: () => import('./bundle.ts'),
   'drain-real': () => import('./drain-real.ts'),
   rebalance: () => import('./rebalance.ts'),

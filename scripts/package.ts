@@ -6,8 +6,9 @@
 // makes any non-loopback TCP connection or DNS lookup throw, so "offline" is enforced, not hoped.
 //
 // Usage: node scripts/package.ts [-- extra osls args, e.g. --stage prod --param="clusterName=x"]
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BuildOptions } from 'esbuild';
@@ -138,9 +139,63 @@ export function packageService(extraArgs: string[] = [], outDir?: string): Packa
   return { status: run.status ?? 1, output: `${run.stdout}${run.stderr}` };
 }
 
+/** Where the V8 compile cache sits in a function's zip (and so under /var/task). */
+export const COMPILE_CACHE_DIR = '.node-compile-cache';
+
+/**
+ * Builds a portable V8 compile cache for `entry` inside `taskDir` (an unzipped function): imports
+ * the bundle once in a fresh Node with NODE_COMPILE_CACHE_PORTABLE, so the cache is keyed by the
+ * path relative to the cache folder and stays valid under /var/task. The function then needs
+ * NODE_COMPILE_CACHE=/var/task/.node-compile-cache and NODE_COMPILE_CACHE_PORTABLE=1. A Node whose
+ * version differs looks in another sub-folder (named by version and V8 flags), finds nothing and
+ * compiles as without a cache; writing back fails silently on Lambda's read-only /var/task.
+ */
+export function buildCompileCache(taskDir: string, entry: string): string {
+  const cacheDir = path.join(taskDir, COMPILE_CACHE_DIR);
+  rmSync(cacheDir, { recursive: true, force: true });
+  const node = path.join(repoRoot, 'node_modules', '.bin', 'node');
+  execFileSync(
+    node,
+    ['--input-type=module', '-e', `await import(${JSON.stringify(path.join(taskDir, entry))})`],
+    {
+      env: {
+        PATH: process.env.PATH ?? '',
+        ...offlineEnv({}),
+        CLUSTER_NAME: 'compile-cache',
+        POWERTOOLS_METRICS_DISABLED: 'true',
+        NODE_COMPILE_CACHE: cacheDir,
+        NODE_COMPILE_CACHE_PORTABLE: '1',
+      },
+      stdio: 'pipe',
+    },
+  );
+  return cacheDir;
+}
+
+/** Adds a compile cache to every function zip in `dir` (unzip, import once, zip the cache in). */
+export function addCompileCaches(dir: string): string[] {
+  const zips = readdirSync(dir).filter((f) => f.endsWith('.zip'));
+  for (const zip of zips) {
+    const task = mkdtempSync(path.join(tmpdir(), 'spotguard-task-'));
+    execFileSync('unzip', ['-q', path.join(dir, zip), '-d', task]);
+    const entry = readdirSync(task, { recursive: true, encoding: 'utf8' }).find((f) =>
+      f.endsWith('handler.mjs'),
+    );
+    if (!entry) throw new Error(`${zip} has no handler.mjs`);
+    buildCompileCache(task, entry);
+    execFileSync('zip', ['-qr', path.join(dir, zip), COMPILE_CACHE_DIR], { cwd: task });
+    rmSync(task, { recursive: true, force: true });
+  }
+  return zips;
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const args = process.argv.slice(2).filter((a) => a !== '--');
+  const raw = process.argv.slice(2).filter((a) => a !== '--');
+  // --compile-cache: ship a V8 compile cache in each zip (BENCHMARKS.md, cold path: what it costs)
+  const compileCache = raw.includes('--compile-cache');
+  const args = raw.filter((a) => a !== '--compile-cache');
   const result = packageService(args);
+  if (result.status === 0 && compileCache) addCompileCaches(serverlessDir);
   process.stdout.write(result.output);
   if (result.status === 0 && !existsSync(templatePath)) {
     process.stderr.write(`osls reported success but ${templatePath} is missing\n`);

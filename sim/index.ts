@@ -10,8 +10,10 @@ import {
   type SimSqs,
   startAwsSide,
 } from './aws/index.ts';
+import type { ThrottleRates } from './aws/throttle.ts';
 import { FaultInjector } from './faults.ts';
 import { createObject } from './k8s/api/crud.ts';
+import type { InflightLimits, InflightStats } from './k8s/api/inflight.ts';
 import { RESOURCES } from './k8s/api/resources.ts';
 import { kubeconfigYaml, type RequestLog, startKubeApi } from './k8s/api/server.ts';
 import { startControllers } from './k8s/controllers/index.ts';
@@ -59,6 +61,10 @@ export interface SimulatorOptions {
   kubeconfigOut?: string;
   /** called when a scenario event cannot be carried out (default: console.error) */
   onScenarioError?: (error: Error, event: ScenarioEvent) => void;
+  /** kube-apiserver max-in-flight limits (default 400 / 200, as its flags) */
+  inflight?: InflightLimits;
+  /** per-account AWS rate limits (default: sim/aws/throttle.ts); false = none */
+  awsThrottle?: ThrottleRates | false;
 }
 
 export interface AwsClientConfig {
@@ -81,7 +87,10 @@ export interface Simulator {
   sqs: SimSqs;
   events: Pick<EventBus, 'subscribe' | 'emitted'>;
   kubeRequests: RequestLog;
+  kubeInflight: InflightStats;
   awsRequests: AwsRequestLog;
+  /** throttling errors the AWS side sent, per bucket (empty when throttling is off) */
+  awsThrottled: ReadonlyMap<string, number>;
   scenario: Scenario | undefined;
   kubeConfig(): KubeConfig;
   awsClientConfig(): AwsClientConfig;
@@ -108,6 +117,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     clusterName,
     ...(opts.port !== undefined ? { port: opts.port } : {}),
     ...(opts.servePolicyV1 !== undefined ? { servePolicyV1: opts.servePolicyV1 } : {}),
+    ...(opts.inflight ? { inflight: opts.inflight } : {}),
   });
   const awsSide = await startAwsSide({
     store,
@@ -119,6 +129,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     ...(opts.awsPort !== undefined ? { port: opts.awsPort } : {}),
     ...(opts.bootDelayMs !== undefined ? { bootDelayMs: opts.bootDelayMs } : {}),
     ...(opts.interruptionNoticeMs !== undefined ? { interruptionNoticeMs: opts.interruptionNoticeMs } : {}),
+    ...(opts.awsThrottle !== undefined ? { throttle: opts.awsThrottle } : {}),
   });
   const cloud = awsSide.cloud;
 
@@ -166,7 +177,9 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     sqs: awsSide.sqs,
     events: awsSide.events,
     kubeRequests: kube.requests,
+    kubeInflight: kube.inflight,
     awsRequests: awsSide.endpoint.requests,
+    awsThrottled: awsSide.endpoint.throttle?.throttled ?? new Map(),
     scenario,
     kubeConfig() {
       const kc = new KubeConfig();

@@ -1,5 +1,5 @@
 // Carries out a DrainPlan: evictions in plan order with bounded concurrency, pods under one budget
-// one at a time (retried the moment the budget allows), pods under independent budgets in parallel;
+// as many at a time as it allows (retried the moment it allows more), independent budgets in parallel;
 // then waits for each pod to leave the node (one watch) and for stateful pods' volumes to detach.
 import type { V1PodDisruptionBudget } from '@kubernetes/client-node';
 import type { KubeClients } from '../k8s/client.ts';
@@ -9,7 +9,14 @@ import type { EventSink } from './events.ts';
 import type { ResolvedDrainOptions } from './options.ts';
 import { podKey } from './planner.ts';
 import { jittered, type RequestMeter, sleep } from './requests.ts';
-import { BudgetWatch, GoneTracker, type TrackedPod, untilAborted, VolumeDetachTracker } from './trackers.ts';
+import {
+  BudgetSlots,
+  BudgetWatch,
+  GoneTracker,
+  type TrackedPod,
+  untilAborted,
+  VolumeDetachTracker,
+} from './trackers.ts';
 import type { DrainOptions, DrainPlan, DrainProgress, PlannedEviction, PodOutcome } from './types.ts';
 
 const BUDGET_BACKOFF_START_MS = 100;
@@ -82,7 +89,7 @@ export async function executePlan(plan: DrainPlan, ctx: RunContext): Promise<Run
   );
   const report = () => ctx.onProgress?.(progressOf(runs, ctx.startedAt));
   try {
-    const lastInBudget = new Map<string, Promise<boolean>>();
+    const slots = new BudgetSlots(budgets);
     const finished: Promise<void>[] = [];
     for (const run of runs) {
       if (run.waitOnly) {
@@ -90,9 +97,15 @@ export async function executePlan(plan: DrainPlan, ctx: RunContext): Promise<Run
         continue;
       }
       const budget = run.eviction.budget;
-      const previous = (budget && lastInBudget.get(budget)) || Promise.resolve(true);
-      const evicted = previous.then(() => requestEviction(run, ctx, budgets, goneTracker, report));
-      if (budget) lastInBudget.set(budget, evicted);
+      const evicted = budget
+        ? slots.acquire(budget, ctx.stop).then(async (release) => {
+            try {
+              return ctx.stop.aborted ? false : await requestEviction(run, ctx, budgets, goneTracker, report);
+            } finally {
+              release();
+            }
+          })
+        : requestEviction(run, ctx, budgets, goneTracker, report);
       finished.push(evicted.then((ok) => (ok ? awaitRemoval(run, ctx, volumes, report) : undefined)));
     }
     report();
@@ -131,6 +144,7 @@ async function requestEviction(
       );
       run.evictedAt = Date.now();
       run.blockedBy = undefined;
+      if (pod.budget) budgets.consumed(pod.budget);
       ctx.events.pod(
         pod,
         'Evicting',

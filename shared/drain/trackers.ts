@@ -137,6 +137,20 @@ export class BudgetWatch {
     for (const pdb of pdbs) this.update(pdb);
   }
 
+  /** Called after every budget change the watch reports (BudgetSlots re-checks its waiters). */
+  onChange?: () => void;
+
+  /** The budget's disruptionsAllowed as last seen (Infinity: deleted; 0 when unknown). */
+  allowance(budget: string): number {
+    return this.allowed.get(budget) ?? 0;
+  }
+
+  /** An eviction under `budget` was accepted: the server took one disruption off its allowance. */
+  consumed(budget: string) {
+    const allowed = this.allowed.get(budget);
+    if (allowed !== undefined && allowed > 0) this.allowed.set(budget, allowed - 1);
+  }
+
   /** An eviction sent at `sentAt` was refused: the budget is exhausted unless we heard otherwise since. */
   refused(budget: string, sentAt: number) {
     if ((this.lastPositiveAt.get(budget) ?? 0) <= sentAt) this.allowed.set(budget, 0);
@@ -186,6 +200,7 @@ export class BudgetWatch {
   }
 
   private wakeAll() {
+    this.onChange?.();
     const listeners = [...this.listeners];
     this.listeners.clear();
     for (const wake of listeners) wake();
@@ -202,6 +217,52 @@ export class BudgetWatch {
       this.listeners.add(wake);
       void sleep(ms, AbortSignal.any([stop, timer.signal])).then(wake);
     });
+  }
+}
+
+/**
+ * Evictions in flight per budget: as many as the budget's disruptionsAllowed (at least one, which
+ * probes a budget at 0 and then waits on the budget watch), in plan order. The API server is the
+ * judge of every eviction; this only keeps us from sending what it would refuse.
+ */
+export class BudgetSlots {
+  private readonly inUse = new Map<string, number>();
+  private readonly queues = new Map<string, (() => void)[]>();
+  private readonly budgets: BudgetWatch;
+
+  constructor(budgets: BudgetWatch) {
+    this.budgets = budgets;
+    budgets.onChange = () => {
+      for (const budget of this.queues.keys()) this.pump(budget);
+    };
+  }
+
+  /** Resolves with the release function once a slot of `budget` is free (or at once on stop). */
+  acquire(budget: string, stop: AbortSignal): Promise<() => void> {
+    return new Promise((resolve) => {
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        this.inUse.set(budget, (this.inUse.get(budget) ?? 1) - 1);
+        this.pump(budget);
+      };
+      const grant = () => {
+        this.inUse.set(budget, (this.inUse.get(budget) ?? 0) + 1);
+        resolve(release);
+      };
+      const queue = this.queues.get(budget) ?? [];
+      this.queues.set(budget, queue);
+      queue.push(grant);
+      stop.addEventListener('abort', () => resolve(() => {}), { once: true });
+      this.pump(budget);
+    });
+  }
+
+  private pump(budget: string) {
+    const queue = this.queues.get(budget);
+    const capacity = Math.max(1, this.budgets.allowance(budget));
+    while (queue?.length && (this.inUse.get(budget) ?? 0) < capacity) queue.shift()!();
   }
 }
 

@@ -194,6 +194,8 @@ export interface EksClientOptions extends KubeClientOptions {
   stsEndpoint?: string;
   /** Clock for the token cache (tests). */
   now?: () => Date;
+  /** Endpoint and CA known in advance (deploy parameters): no DescribeCluster on a cold start. */
+  access?: EksClusterAccess;
 }
 
 const EKS_USER = 'spotguard-eks-iam';
@@ -211,7 +213,7 @@ function eksTokenAuthenticator(tokens: EksTokenSource) {
 
 export async function kubeClientsForEks(opts: EksClientOptions): Promise<KubeClients> {
   const eks = opts.eks ?? awsClients({ region: opts.region }).eks;
-  const access = await describeClusterAccess(eks, opts.clusterName, opts.region);
+  const access = opts.access ?? (await describeClusterAccess(eks, opts.clusterName, opts.region));
   const stsEndpoint = opts.stsEndpoint ?? process.env.AWS_ENDPOINT_URL_STS ?? process.env.AWS_ENDPOINT_URL;
   const tokens = new EksTokenSource({
     clusterName: opts.clusterName,
@@ -268,7 +270,21 @@ async function buildKubeClientsFromEnv(env: NodeJS.ProcessEnv): Promise<KubeClie
       'No Kubernetes access configured: set CLUSTER_NAME (EKS) or SPOTGUARD_KUBECONFIG/KUBECONFIG',
     );
   }
-  return kubeClientsForEks({ clusterName, region: awsRegionFromEnv(env) });
+  return kubeClientsForEks({ clusterName, region: awsRegionFromEnv(env), ...accessFromEnv(env) });
+}
+
+/**
+ * SPOTGUARD_CLUSTER_ENDPOINT (+ SPOTGUARD_CLUSTER_CA, base64 PEM as DescribeCluster returns it; may
+ * be empty only for a plain-HTTP endpoint): the deploy parameters that spare a cold start its
+ * DescribeCluster round trip. Unset: DescribeCluster, once per container.
+ */
+function accessFromEnv(env: NodeJS.ProcessEnv): { access?: EksClusterAccess } {
+  const endpoint = env.SPOTGUARD_CLUSTER_ENDPOINT;
+  if (!endpoint) return {};
+  const certificateAuthorityData = env.SPOTGUARD_CLUSTER_CA ?? '';
+  if (!certificateAuthorityData && !endpoint.startsWith('http:'))
+    throw new Error('SPOTGUARD_CLUSTER_ENDPOINT is set without SPOTGUARD_CLUSTER_CA (base64 PEM)');
+  return { access: { endpoint, certificateAuthorityData } };
 }
 
 /** Forgets the container's cached clients and cluster endpoints (tests). */

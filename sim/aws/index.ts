@@ -4,6 +4,7 @@ import { SimAws } from './cloud.ts';
 import { EventBus } from './events.ts';
 import { type AwsEndpoint, type FaultSource, startAwsEndpoint } from './server.ts';
 import { SimSqs } from './sqs.ts';
+import type { ThrottleRates } from './throttle.ts';
 
 export type {
   ActivityRecord,
@@ -36,6 +37,8 @@ export interface SimAwsSideOptions {
   bootDelayMs?: number;
   interruptionNoticeMs?: number;
   stateChangeMs?: number;
+  /** per-account AWS rate limits (default on); false = none */
+  throttle?: ThrottleRates | false;
 }
 
 export interface SimAwsSide {
@@ -64,6 +67,7 @@ export async function startAwsSide(opts: SimAwsSideOptions): Promise<SimAwsSide>
     sqs,
     ...(opts.faults ? { faults: opts.faults } : {}),
     ...(opts.port !== undefined ? { port: opts.port } : {}),
+    ...(opts.throttle !== undefined ? { throttle: opts.throttle } : {}),
     cluster: {
       name: opts.clusterName,
       region: opts.region,

@@ -17,6 +17,7 @@ import {
   STS_XMLNS,
   validatePresignedCallerIdentity,
 } from './sts-eks-api.ts';
+import { AccountThrottle, bucketOf, type ThrottleRates } from './throttle.ts';
 import {
   AwsError,
   ec2Error,
@@ -85,12 +86,16 @@ export interface AwsEndpointOptions {
   cluster: EksClusterInfo;
   faults?: FaultSource;
   port?: number;
+  /** per-account rate limits (default: DEFAULT_THROTTLE_RATES); false = none */
+  throttle?: ThrottleRates | false;
 }
 
 export interface AwsEndpoint {
   url: string;
   port: number;
   requests: AwsRequestLog;
+  /** undefined when throttling is off */
+  throttle: AccountThrottle | undefined;
   stop(): Promise<void>;
 }
 
@@ -106,8 +111,9 @@ interface ParsedRequest {
 
 export async function startAwsEndpoint(opts: AwsEndpointOptions): Promise<AwsEndpoint> {
   const requests = new AwsRequestLog();
+  const throttle = opts.throttle === false ? undefined : new AccountThrottle(opts.throttle);
   const server = createServer((req, res) => {
-    handle(opts, requests, req, res).catch((error: unknown) => {
+    handle(opts, requests, throttle, req, res).catch((error: unknown) => {
       if (!res.headersSent) send(res, jsonResponse({ message: String(error) }, newRequestId(), 500));
       else res.destroy();
     });
@@ -124,6 +130,7 @@ export async function startAwsEndpoint(opts: AwsEndpointOptions): Promise<AwsEnd
     url,
     port,
     requests,
+    throttle,
     stop: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -135,6 +142,7 @@ export async function startAwsEndpoint(opts: AwsEndpointOptions): Promise<AwsEnd
 async function handle(
   opts: AwsEndpointOptions,
   requests: AwsRequestLog,
+  throttle: AccountThrottle | undefined,
   req: IncomingMessage,
   res: ServerResponse,
 ) {
@@ -158,6 +166,8 @@ async function handle(
   let response: WireResponse;
   try {
     if (fault?.status !== undefined) throw faultError(parsed.service, fault.status, fault.retryAfterSeconds);
+    if (throttle && !throttle.take(bucketOf(parsed.service, parsed.action, actionParams(parsed))))
+      throw faultError(parsed.service, 429);
     response = await dispatch(opts, parsed, requestId);
   } catch (error) {
     if (!(error instanceof AwsError)) throw error;
@@ -191,6 +201,12 @@ function parseRequest(req: IncomingMessage, body: string): ParsedRequest {
     query: url.searchParams,
     headers: req.headers,
   };
+}
+
+/** The Query-protocol parameters (EC2, Auto Scaling, STS), for the throttling class. */
+function actionParams(req: ParsedRequest): URLSearchParams {
+  if (req.service === 'eks' || req.service === 'sqs') return new URLSearchParams();
+  return new URLSearchParams(req.method === 'GET' ? req.query : req.body);
 }
 
 function credentialScope(

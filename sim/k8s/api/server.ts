@@ -10,6 +10,7 @@ import { apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } fro
 import { ApiError, failure, internalError, pageNotFound, type Status, unauthorized } from './errors.ts';
 import { type HandlerContext, handleResource } from './handlers.ts';
 import { writeJson, writeStatus, writeText } from './http.ts';
+import { InflightLimiter, type InflightLimits, type InflightStats } from './inflight.ts';
 import { startNamespaceFinalizer } from './namespaces.ts';
 import { startPdbStatusUpdater } from './pdb.ts';
 import { parseResourcePath, verbOf } from './routes.ts';
@@ -28,6 +29,8 @@ export interface KubeApiOptions {
   pdbStatusUpdater?: boolean;
   /** how often watches with allowWatchBookmarks get a BOOKMARK (default 20 s) */
   bookmarkIntervalMs?: number;
+  /** kube-apiserver's max-in-flight limits (default 400 read-only / 200 mutating, as its flags) */
+  inflight?: InflightLimits;
 }
 
 /** Requests counted by `verb resource[/subresource]` (e.g. `create pods/eviction`, `list pods`). */
@@ -54,6 +57,8 @@ export interface KubeApi {
   url: string;
   port: number;
   requests: RequestLog;
+  /** requests in flight: peak and 429s of the max-in-flight filter */
+  inflight: InflightStats;
   stop(): Promise<void>;
 }
 
@@ -61,6 +66,7 @@ interface Context extends HandlerContext {
   faults: FaultInjector;
   requests: RequestLog;
   serverAddress: string;
+  inflight: InflightLimiter;
 }
 
 const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
@@ -89,6 +95,7 @@ export async function startKubeApi(opts: KubeApiOptions): Promise<KubeApi> {
     requests: new RequestLog(),
     bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 20_000,
     serverAddress: '',
+    inflight: new InflightLimiter(opts.inflight),
   };
   const stopPdbUpdater = opts.pdbStatusUpdater === false ? undefined : startPdbStatusUpdater(store);
   const stopNamespaceFinalizer = startNamespaceFinalizer(store);
@@ -114,6 +121,7 @@ export async function startKubeApi(opts: KubeApiOptions): Promise<KubeApi> {
     url: `http://127.0.0.1:${port}`,
     port,
     requests: ctx.requests,
+    inflight: ctx.inflight,
     async stop() {
       stopPdbUpdater?.();
       stopNamespaceFinalizer();
@@ -144,6 +152,8 @@ async function handle(ctx: Context, req: IncomingMessage, res: ServerResponse): 
 
   const authProblem = authenticate(req.headers.authorization);
   if (authProblem) return writeStatus(res, unauthorized().status);
+  // after authentication, before everything else: where kube-apiserver's handler chain has it
+  if (!ctx.inflight.admit(verb, route?.subresource, res)) return;
 
   const decision = ctx.faults.decide({
     service: 'k8s',
