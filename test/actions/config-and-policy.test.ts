@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rebalancePolicyFor } from '../../shared/actions/rebalance.ts';
+import { rebalancePolicyFor } from '../../shared/plans/rebalance-recommendation.ts';
 import type { GroupInfo } from '../../shared/aws/autoscaling.ts';
 import { ConfigError, loadConfig } from '../../shared/config.ts';
 
