@@ -105,7 +105,10 @@ async function zonalPicture(d: ObserveDeps, nodeName: string, zone: string): Pro
   ]);
   const others = nodes.items.filter((n) => n.metadata?.name !== nodeName);
   const withPods = await Promise.all(
-    others.map(async (node) => ({ node, pods: (await listPodsOnNode(d.k8s, node.metadata?.name ?? '')).pods })),
+    others.map(async (node) => ({
+      node,
+      pods: (await listPodsOnNode(d.k8s, node.metadata?.name ?? '')).pods,
+    })),
   );
   return {
     zone,

@@ -98,7 +98,11 @@ export function planZonalCapacity(input: {
   for (const need of input.needs) {
     if (need.pods.length === 0) continue;
     if ((input.nodesWithRoom.get(need.zone) ?? 0) >= need.pods.length) {
-      out.push({ zone: need.zone, action: 'none', reason: `Ready nodes in ${need.zone} have room for its pods` });
+      out.push({
+        zone: need.zone,
+        action: 'none',
+        reason: `Ready nodes in ${need.zone} have room for its pods`,
+      });
       continue;
     }
     const singleZone = input.groups.filter(

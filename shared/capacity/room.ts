@@ -53,16 +53,20 @@ const running = (p: V1Pod) => p.status?.phase !== 'Succeeded' && p.status?.phase
  * first). A node that is cordoned, tainted NoSchedule/NoExecute or not Ready takes none.
  */
 export function podsThatFit(pods: V1Pod[], nodes: { node: V1Node; pods: V1Pod[] }[]): number {
-  const free = nodes.filter((n) => takesPods(n.node)).map(({ node, pods: on }) => {
-    const alloc = node.status?.allocatable ?? {};
-    const used = on.filter(running).map(requestsOf);
-    return {
-      cpu: parseQuantity(alloc.cpu ?? '0') * 1000 - used.reduce((s, r) => s + r.cpuMilli, 0),
-      mem: parseQuantity(alloc.memory ?? '0') - used.reduce((s, r) => s + r.memoryBytes, 0),
-      slots: Number(alloc.pods ?? 110) - on.filter(running).length,
-    };
-  });
-  const wanted = pods.map(requestsOf).sort((a, b) => b.cpuMilli - a.cpuMilli || b.memoryBytes - a.memoryBytes);
+  const free = nodes
+    .filter((n) => takesPods(n.node))
+    .map(({ node, pods: on }) => {
+      const alloc = node.status?.allocatable ?? {};
+      const used = on.filter(running).map(requestsOf);
+      return {
+        cpu: parseQuantity(alloc.cpu ?? '0') * 1000 - used.reduce((s, r) => s + r.cpuMilli, 0),
+        mem: parseQuantity(alloc.memory ?? '0') - used.reduce((s, r) => s + r.memoryBytes, 0),
+        slots: Number(alloc.pods ?? 110) - on.filter(running).length,
+      };
+    });
+  const wanted = pods
+    .map(requestsOf)
+    .sort((a, b) => b.cpuMilli - a.cpuMilli || b.memoryBytes - a.memoryBytes);
   let fit = 0;
   for (const r of wanted) {
     const n = free.find((f) => f.cpu >= r.cpuMilli && f.mem >= r.memoryBytes && f.slots >= 1);

@@ -9,6 +9,8 @@ import { readNode } from '../k8s/nodes.ts';
 import { listPdbs } from '../k8s/pdb.ts';
 import { listPodsOnNode } from '../k8s/pods.ts';
 import { listPersistentVolumeClaims, listPersistentVolumes } from '../k8s/volumes.ts';
+import { signalAt } from '../time.ts';
+import { adoptTighterDeadline } from './adopt.ts';
 import { cordonNode } from './cordon.ts';
 import { EventSink } from './events.ts';
 import {
@@ -20,7 +22,6 @@ import {
   leaseIsLive,
   readDrainLease,
 } from './lease.ts';
-import { signalAt } from '../time.ts';
 import { type ResolvedDrainOptions, resolveOptions, taintKeyFor, waitUntil } from './options.ts';
 import { planDrain } from './planner.ts';
 import { jittered, RequestMeter, sleep } from './requests.ts';
@@ -166,7 +167,20 @@ async function takeTurn(s: Session, planned: { observed: Observed; plan: DrainPl
   let claim = await claimOrProceed(s.k8s, s.node, s.opts, s.meter, s.logger);
   while (claim.kind === 'held') {
     s.logger?.info('another drain holds the node lease: joining it', { node: s.node, holder: claim.holder });
-    const other = await waitForOtherDrain(s.k8s, s.node, s.meter, s.stop, s.opts.namespace);
+    // With a deadline of our own, the pods are made due by it while the other drain runs.
+    const joined = new AbortController();
+    const adopting = adoptTighterDeadline(
+      s.k8s,
+      s.nodeObject,
+      s.opts,
+      s.version,
+      s.meter,
+      AbortSignal.any([joined.signal, s.stop]),
+    ).catch((err: unknown) => s.logger?.warn('could not adopt the tighter deadline', { error: String(err) }));
+    const other = await waitForOtherDrain(s.k8s, s.node, s.meter, s.stop, s.opts.namespace).finally(() =>
+      joined.abort(),
+    );
+    await adopting;
     if (other.kind !== 'expired') {
       const { plan } = await observeAndPlan(s);
       return {

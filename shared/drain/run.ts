@@ -271,10 +271,13 @@ function summarize(plan: DrainPlan, runs: PodRun[], waitForVolumeDetach: boolean
       });
   }
   // kubectl drain fails on pods it may not evict (unmanaged, emptyDir): so is this drain not complete
-  const complete = !leavesPodsBehind(plan) && runs.every(
-    (r) =>
-      r.goneAt !== undefined && (!waitForVolumeDetach || !r.eviction.stateful || r.detachedAt !== undefined),
-  );
+  const complete =
+    !leavesPodsBehind(plan) &&
+    runs.every(
+      (r) =>
+        r.goneAt !== undefined &&
+        (!waitForVolumeDetach || !r.eviction.stateful || r.detachedAt !== undefined),
+    );
   return { pods, volumesReleased, complete, evicted, blocked, failed };
 }
 

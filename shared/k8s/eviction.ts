@@ -94,7 +94,10 @@ export function classifyEvictionError(err: unknown): EvictionFailure {
   // (e.g. the PDB was updated concurrently) is worth another try — kubectl does not take it as done.
   if (info.code === 409)
     return /precondition/i.test(info.message) ? { kind: 'gone', message } : { kind: 'retry', message };
-  if (info.code === 403 && (info.causes.includes('NamespaceTerminating') || /being terminated/i.test(info.message)))
+  if (
+    info.code === 403 &&
+    (info.causes.includes('NamespaceTerminating') || /being terminated/i.test(info.message))
+  )
     return { kind: 'namespace-terminating', message };
   return { kind: 'fatal', message, code: info.code };
 }

@@ -2,7 +2,11 @@
 import type { LifecycleActionRef } from '../aws/autoscaling.ts';
 import { REPLACEMENT_ANNOTATION, type ReplacementPlan, type ZonalScaleOut } from '../capacity/planner.ts';
 import type { Config } from '../config.ts';
-import { ANNOTATION_CORDON_REASON, ANNOTATION_CORDONED_AT, ANNOTATION_CORDONED_BY } from '../drain/options.ts';
+import {
+  ANNOTATION_CORDON_REASON,
+  ANNOTATION_CORDONED_AT,
+  ANNOTATION_CORDONED_BY,
+} from '../drain/options.ts';
 import type { LifecycleActionFields } from '../events/types.ts';
 import type { Observed } from '../observe.ts';
 import type { CordonStep, DrainStep, NodeStep } from './node-steps.ts';
@@ -49,7 +53,12 @@ export function gate(
   const target = o.nodeName ? `node/${o.nodeName}` : `instance/${o.instanceId}`;
   const { verdict, why } = o.ownership;
   if (!o.node && !o.instance && !o.ec2Error)
-    return nothing(target, trigger, 'not-found', `${o.instanceId}: ${o.noNodeBecause || 'EC2 does not know this instance id'}`);
+    return nothing(
+      target,
+      trigger,
+      'not-found',
+      `${o.instanceId}: ${o.noNodeBecause || 'EC2 does not know this instance id'}`,
+    );
   if (verdict === 'foreign') return nothing(target, trigger, 'foreign', `${o.instanceId}: ${why}`);
   if (verdict === 'unknown' && (opts.mutatesAws || !o.node)) {
     return nothing(target, trigger, 'failed', `${o.instanceId}: ownership unknown (${why}): AWS left alone`);

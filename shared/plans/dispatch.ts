@@ -1,11 +1,12 @@
 // One domain event → observe once → its plan → the one executor → the report.
+
+import { onManual } from '../actions/manual.ts';
 import type { ActionDeps, HandleReport } from '../actions/types.ts';
+import { heartbeatTimeoutSeconds } from '../aws/autoscaling.ts';
 import { capacityApi } from '../capacity/api.ts';
 import type { DomainEvent } from '../events/types.ts';
-import { heartbeatTimeoutSeconds } from '../aws/autoscaling.ts';
 import { metricNames } from '../observability.ts';
-import { observe, type Observed } from '../observe.ts';
-import { onManual } from '../actions/manual.ts';
+import { type Observed, observe } from '../observe.ts';
 import type { NodePlan } from './common.ts';
 import { executePlan, formatPlan } from './execute.ts';
 import { type NodeEvent, planFor } from './plan-for.ts';
@@ -30,7 +31,10 @@ export async function handleEvent(event: DomainEvent, d: ActionDeps): Promise<Ha
 }
 
 /** Observes and plans without running anything (what --dry-run prints). */
-export async function planEvent(ev: NodeEvent, d: ActionDeps): Promise<{ observed: Observed; plan: NodePlan }> {
+export async function planEvent(
+  ev: NodeEvent,
+  d: ActionDeps,
+): Promise<{ observed: Observed; plan: NodePlan }> {
   const capacity = capacityApi(d.aws.autoScaling);
   const lifecycle = ev.kind === 'lifecycle-terminate' || ev.kind === 'lifecycle-launch' ? ev : undefined;
   const [observed, hookTimeoutSeconds] = await Promise.all([
@@ -44,12 +48,17 @@ export async function planEvent(ev: NodeEvent, d: ActionDeps): Promise<{ observe
         now: d.now,
       },
       ev.instanceId,
-      { capacity: ev.kind === 'spot-interruption', ...(lifecycle ? { groupName: lifecycle.autoScalingGroupName } : {}) },
+      {
+        capacity: ev.kind === 'spot-interruption',
+        ...(lifecycle ? { groupName: lifecycle.autoScalingGroupName } : {}),
+      },
     ),
     lifecycle
-      ? heartbeatTimeoutSeconds(d.aws.autoScaling, lifecycle.autoScalingGroupName, lifecycle.lifecycleHookName).catch(
-          () => undefined,
-        )
+      ? heartbeatTimeoutSeconds(
+          d.aws.autoScaling,
+          lifecycle.autoScalingGroupName,
+          lifecycle.lifecycleHookName,
+        ).catch(() => undefined)
       : undefined,
   ]);
   if (hookTimeoutSeconds !== undefined) observed.hookTimeoutSeconds = hookTimeoutSeconds;

@@ -23,14 +23,24 @@ export function planStateChange(ev: StateChangeEvent, o: Observed, c: PlanConfig
   const stop = gate(o, trigger, { needNode: true, mutatesAws: false });
   if (stop?.outcome === 'not-found') {
     // An instance runs before its node joins and terminates after its node is gone.
-    return nothing(target, trigger, 'ignored', `state ${ev.state}: ${ev.instanceId} has no node (not joined yet, or gone)`);
+    return nothing(
+      target,
+      trigger,
+      'ignored',
+      `state ${ev.state}: ${ev.instanceId} has no node (not joined yet, or gone)`,
+    );
   }
   if (stop) return stop;
   const node = o.nodeName!;
   if (ev.state === 'running') {
     const cordon = ourCordon(o);
     if (!cordon || annotationsOf(o)[ANNOTATION_COMING_BACK] !== 'true') {
-      return nothing(target, trigger, 'ignored', `${node} is running; it was not cordoned by spotguard for a stop`);
+      return nothing(
+        target,
+        trigger,
+        'ignored',
+        `${node} is running; it was not cordoned by spotguard for a stop`,
+      );
     }
     // Events arrive out of order: a `running` from before the cordon is not the instance coming back.
     if (cordon.at && Date.parse(ev.time) < Date.parse(cordon.at)) {
@@ -44,7 +54,9 @@ export function planStateChange(ev: StateChangeEvent, o: Observed, c: PlanConfig
     return {
       target,
       trigger,
-      steps: [{ kind: 'uncordon', id: 'uncordon', node, why: 'the instance is running again after its stop' }],
+      steps: [
+        { kind: 'uncordon', id: 'uncordon', node, why: 'the instance is running again after its stop' },
+      ],
     };
   }
   // A node spotguard already cordoned keeps that reason: the drain joins the earlier one.
@@ -73,7 +85,12 @@ export function planScheduledChange(ev: ScheduledChangeEvent, o: Observed, c: Pl
   if (ev.statusCode === 'closed') {
     const cordon = ourCordon(o);
     if (cordon?.reason !== trigger)
-      return nothing(target, trigger, 'ignored', `${ev.eventTypeCode} closed; ${node} is not cordoned by spotguard for it`);
+      return nothing(
+        target,
+        trigger,
+        'ignored',
+        `${ev.eventTypeCode} closed; ${node} is not cordoned by spotguard for it`,
+      );
     return {
       target,
       trigger,
@@ -95,7 +112,12 @@ export function planScheduledChange(ev: ScheduledChangeEvent, o: Observed, c: Pl
     trigger,
     ...(deadline ? { deadline } : {}),
     steps: [
-      cordonStep(o, trigger, comingBack, `${ev.eventTypeCode} scheduled${ev.startTime ? ` for ${ev.startTime}` : ''}`),
+      cordonStep(
+        o,
+        trigger,
+        comingBack,
+        `${ev.eventTypeCode} scheduled${ev.startTime ? ` for ${ev.startTime}` : ''}`,
+      ),
       drainStep(o, c, trigger, {
         ...(deadline ? { deadline } : {}),
         comingBack,

@@ -27,6 +27,7 @@ export function planLifecycleTerminate(ev: LifecycleTerminateEvent, o: Observed,
     return {
       target,
       trigger,
+      outcome: 'not-found',
       steps: [
         {
           kind: 'complete-hook',

@@ -21,7 +21,10 @@ export function rebalancePolicyFor(
     : fallback;
   if (policy === 'replace-then-drain' && group?.capacityRebalance) {
     // The group already launches a replacement and then terminates through the terminate hook.
-    return { policy: 'cordon', note: `${group.name} has Capacity Rebalancing: the group does make-before-break` };
+    return {
+      policy: 'cordon',
+      note: `${group.name} has Capacity Rebalancing: the group does make-before-break`,
+    };
   }
   return { policy };
 }
@@ -34,7 +37,9 @@ export function planRebalance(ev: RebalanceRecommendationEvent, o: Observed, c: 
   const notes = chosen.note ? [chosen.note] : [];
   let policy = chosen.policy;
   if (policy === 'replace-then-drain' && (o.ownership.verdict !== 'ours' || !o.group)) {
-    notes.push(o.group ? `ownership unknown (${o.ownership.why}): no capacity change` : 'no group: no replacement');
+    notes.push(
+      o.group ? `ownership unknown (${o.ownership.why}): no capacity change` : 'no group: no replacement',
+    );
     policy = 'cordon';
   }
   const plan: NodePlan = { target: `node/${node}`, trigger: REASON, steps: [], notes };

@@ -11,28 +11,36 @@ export function handleReportOf(ev: NodeEvent, plan: NodePlan, run: PlanReport): 
   const byKind = (kind: string) => run.steps.find((s) => s.kind === kind);
   const drain = dataOf<{ drain: DrainReport }>(byKind('drain'))?.drain;
   const uncordon = dataOf<{ uncordon: UncordonResult }>(byKind('uncordon'))?.uncordon;
-  const nodeName = plan.target.startsWith('node/') ? plan.target.slice('node/'.length) : undefined;
+  const readyNode = dataOf<{ nodeName?: string }>(byKind('await-node-ready'))?.nodeName;
+  const nodeName = plan.target.startsWith('node/') ? plan.target.slice('node/'.length) : readyNode;
   const actions = [
     ...(plan.notes ?? []),
     ...[...run.steps, ...run.undone].map((s) =>
-      run.dryRun ? `would ${s.kind}: ${s.why}` : s.status === 'cancelled' ? `${s.kind} not run: ${s.detail}` : s.detail,
+      run.dryRun
+        ? `would ${s.kind}: ${s.why}`
+        : s.status === 'cancelled'
+          ? `${s.kind} not run: ${s.detail}`
+          : s.detail,
     ),
   ];
   const requeued = run.steps.some((s) => s.kind === 'requeue' && s.status === 'done');
   const lifecycle = lifecycleOf(run);
   // A step that threw (not a drain that ran out of time) makes the event failed.
   const crashed = run.steps.find((s) => s.status === 'failed' && s.data === undefined);
-  const outcome: Outcome = plan.steps.length === 0
-    ? (plan.outcome ?? 'ignored')
-    : requeued
-      ? 'continued'
-      : crashed
-        ? 'failed'
-        : 'handled';
+  const outcome: Outcome =
+    plan.steps.length === 0
+      ? (plan.outcome ?? 'ignored')
+      : plan.outcome && !crashed
+        ? plan.outcome
+        : requeued
+          ? 'continued'
+          : crashed
+            ? 'failed'
+            : 'handled';
   const summary =
     plan.steps.length === 0
       ? (plan.nothingBecause ?? 'nothing to do')
-      : `${nodeName ?? ev.instanceId}: ${drain ? summaryOf(drain) : actions[actions.length - 1] ?? ''}`;
+      : `${nodeName ?? ev.instanceId}: ${drain ? summaryOf(drain) : (actions[actions.length - 1] ?? '')}`;
   return {
     kind: ev.kind,
     dedupKey: ev.dedupKey,

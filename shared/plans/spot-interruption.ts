@@ -101,4 +101,3 @@ export function planSpotInterruption(ev: SpotInterruptionEvent, o: Observed, c: 
   }
   return plan;
 }
-

@@ -21,13 +21,18 @@ function group(p: Partial<GroupInfo> = {}): GroupInfo {
     availabilityZones: ['us-east-1a'],
     capacityRebalance: false,
     tags: { 'spotguard.io/managed': 'true' },
-    instances: [{ instanceId: 'i-0000000000000001', availabilityZone: 'us-east-1a', lifecycleState: 'InService' }],
+    instances: [
+      { instanceId: 'i-0000000000000001', availabilityZone: 'us-east-1a', lifecycleState: 'InService' },
+    ],
     ...p,
   };
 }
 
 function node(annotations: Record<string, string> = {}): V1Node {
-  return { metadata: { name: 'n1', annotations }, spec: { providerID: 'aws:///us-east-1a/i-0000000000000001' } };
+  return {
+    metadata: { name: 'n1', annotations },
+    spec: { providerID: 'aws:///us-east-1a/i-0000000000000001' },
+  };
 }
 
 function observed(p: Partial<Observed> & { instanceTags?: Record<string, string> | null } = {}): Observed {
@@ -36,10 +41,28 @@ function observed(p: Partial<Observed> & { instanceTags?: Record<string, string>
   return {
     now,
     instanceId: 'i-0000000000000001',
+    ...(instanceTags
+      ? {
+          instance: {
+            instanceId: 'i-0000000000000001',
+            availabilityZone: 'us-east-1a',
+            instanceType: 'm6i.large',
+            lifecycle: 'spot' as const,
+            state: 'running',
+            tags: instanceTags,
+          },
+        }
+      : {}),
     nodeName: 'n1',
     node: node(),
     ...(g ? { group: g } : {}),
-    ownership: ownershipOf({ clusterName: 'prod', managedTag, instanceTags, groupTags: g?.tags, noGroup: !g }),
+    ownership: ownershipOf({
+      clusterName: 'prod',
+      managedTag,
+      instanceTags,
+      groupTags: g?.tags,
+      noGroup: !g,
+    }),
     ...p,
   };
 }
@@ -78,7 +101,11 @@ describe('spot interruption', () => {
   it('increment mode: desired+1 carries its give-back as undo', () => {
     const plan = planFor(itn, observed(), { ...config, replacementMode: 'increment' });
     const replace = plan.steps.find((s) => s.kind === 'replace')!;
-    expect(replace).toMatchObject({ action: 'increment', newDesired: 3, undo: { kind: 'give-back', group: 'spot-a' } });
+    expect(replace).toMatchObject({
+      action: 'increment',
+      newDesired: 3,
+      undo: { kind: 'give-back', group: 'spot-a' },
+    });
   });
   it('an increment left on the node by a crashed run is given back after this drain', () => {
     const o = observed({ node: node({ 'spotguard.io/replacement-requested': 'increment:spot-a' }) });
@@ -100,14 +127,17 @@ describe('spot interruption', () => {
     expect(plan.steps.map((s) => s.kind)).toEqual(['cordon', 'drain']);
     expect(plan.steps[0]).toMatchObject({ comingBack: true });
   });
-  it('zonal pods without room: scale out this cluster\'s single-zone group, decided before any eviction', () => {
+  it("zonal pods without room: scale out this cluster's single-zone group, decided before any eviction", () => {
     const zonalGroup = group({ name: 'stateful-a', desiredCapacity: 0, instances: [] });
     const o = observed({
       zonal: { zone: 'us-east-1a', pods: ['db/db-0', 'db/db-1'], fitting: 1, groups: [zonalGroup] },
       group: group({ availabilityZones: ['us-east-1a', 'us-east-1b'] }),
     });
     const plan = planFor(itn, o, config);
-    expect(plan.steps.find((s) => s.kind === 'scale-out')).toMatchObject({ group: 'stateful-a', newDesired: 1 });
+    expect(plan.steps.find((s) => s.kind === 'scale-out')).toMatchObject({
+      group: 'stateful-a',
+      newDesired: 1,
+    });
   });
   it('no node: not-found', () => {
     const o = observed({ node: undefined, nodeName: undefined, noNodeBecause: 'no node' });
@@ -117,10 +147,20 @@ describe('spot interruption', () => {
 
 describe('lifecycle hooks', () => {
   const term = { ...hook, kind: 'lifecycle-terminate' } as const;
-  const launch = { ...hook, kind: 'lifecycle-launch', transition: 'autoscaling:EC2_INSTANCE_LAUNCHING' } as const;
+  const launch = {
+    ...hook,
+    kind: 'lifecycle-launch',
+    transition: 'autoscaling:EC2_INSTANCE_LAUNCHING',
+  } as const;
   it('terminate, ours: drain with heartbeats, re-queue if unfinished, then complete CONTINUE', () => {
     const plan = planFor(term, observed(), config);
-    expect(plan.steps.map((s) => s.kind)).toEqual(['cordon', 'drain', 'heartbeat', 'requeue', 'complete-hook']);
+    expect(plan.steps.map((s) => s.kind)).toEqual([
+      'cordon',
+      'drain',
+      'heartbeat',
+      'requeue',
+      'complete-hook',
+    ]);
     expect(plan.steps.at(-1)).toMatchObject({ result: 'CONTINUE', unlessRequeued: 'requeue' });
   });
   it("terminate, another cluster's group: the hook is never completed", () => {
@@ -143,14 +183,24 @@ describe('lifecycle hooks', () => {
     expect(plan.steps[0]).toMatchObject({ until: '2026-01-01T00:04:55.000Z' });
   });
   it("launch of another cluster's instance: never abandoned", () => {
-    const o = observed({ node: undefined, nodeName: undefined, instanceTags: { 'eks:cluster-name': 'staging' } });
+    const o = observed({
+      node: undefined,
+      nodeName: undefined,
+      instanceTags: { 'eks:cluster-name': 'staging' },
+    });
     expect(planFor(launch, o, config)).toMatchObject({ steps: [], outcome: 'foreign' });
   });
 });
 
 describe('state changes and AWS Health', () => {
   const sc = (state: string, time = now.toISOString()) =>
-    ({ ...meta, time, kind: 'state-change', instanceId: 'i-0000000000000001', state }) as unknown as NodeEvent;
+    ({
+      ...meta,
+      time,
+      kind: 'state-change',
+      instanceId: 'i-0000000000000001',
+      state,
+    }) as unknown as NodeEvent;
   it('a console stop is marked coming-back', () => {
     const plan = planFor(sc('stopping'), observed(), config);
     expect(plan.steps[0]).toMatchObject({ kind: 'cordon', reason: 'instance-stopping', comingBack: true });
@@ -162,7 +212,9 @@ describe('state changes and AWS Health', () => {
     'spotguard.io/coming-back': 'true',
   };
   it('running after the cordon: uncordon', () => {
-    expect(kinds(sc('running', '2026-01-01T00:05:00Z'), observed({ node: node(cordoned) }))).toEqual(['uncordon']);
+    expect(kinds(sc('running', '2026-01-01T00:05:00Z'), observed({ node: node(cordoned) }))).toEqual([
+      'uncordon',
+    ]);
   });
   it('a stale running event from before the cordon keeps the node cordoned', () => {
     const plan = planFor(sc('running', '2025-12-31T23:59:00Z'), observed({ node: node(cordoned) }), config);
@@ -180,11 +232,18 @@ describe('state changes and AWS Health', () => {
     }) as unknown as NodeEvent;
   it('a reboot scheduled 2 months ahead: drain with that deadline, coming back', () => {
     const plan = planFor(health('upcoming'), observed(), config);
-    expect(plan.steps[1]).toMatchObject({ kind: 'drain', deadline: '2026-03-01T00:00:00Z', comingBack: true });
+    expect(plan.steps[1]).toMatchObject({
+      kind: 'drain',
+      deadline: '2026-03-01T00:00:00Z',
+      comingBack: true,
+    });
   });
   it('closed: uncordon a node spotguard cordoned for it, never drain again', () => {
     const o = observed({
-      node: node({ 'spotguard.io/cordoned-by': 'spotguard', 'spotguard.io/cordon-reason': 'scheduled-change' }),
+      node: node({
+        'spotguard.io/cordoned-by': 'spotguard',
+        'spotguard.io/cordon-reason': 'scheduled-change',
+      }),
     });
     expect(kinds(health('closed'), o)).toEqual(['uncordon']);
     expect(kinds(health('closed'), observed())).toEqual([]);
@@ -196,7 +255,9 @@ describe('rebalance recommendation', () => {
   it('cordon policy: cordon with an expiry mark', () => {
     const plan = planFor(rb, observed(), config);
     expect(plan.steps.map((s) => s.kind)).toEqual(['cordon', 'annotate']);
-    expect(plan.steps[1]).toMatchObject({ annotations: { 'spotguard.io/cordon-expires-at': '2026-01-01T01:00:00.000Z' } });
+    expect(plan.steps[1]).toMatchObject({
+      annotations: { 'spotguard.io/cordon-expires-at': '2026-01-01T01:00:00.000Z' },
+    });
   });
   it('replace-then-drain: desired+1 with its give-back, drain only after the replacement is Ready', () => {
     const plan = planFor(rb, observed(), { ...config, rebalancePolicy: 'replace-then-drain' });
@@ -206,6 +267,9 @@ describe('rebalance recommendation', () => {
   });
   it('replace-then-drain with unknown ownership: cordon only', () => {
     const o = observed({ instanceTags: null, group: group({ tags: {} }) });
-    expect(kinds(rb, o, { ...config, rebalancePolicy: 'replace-then-drain' })).toEqual(['cordon', 'annotate']);
+    expect(kinds(rb, o, { ...config, rebalancePolicy: 'replace-then-drain' })).toEqual([
+      'cordon',
+      'annotate',
+    ]);
   });
 });

@@ -1,8 +1,8 @@
 // Runners for the steps that change Auto Scaling capacity. Every desired+1 is recorded on the node
 // (REPLACEMENT_ANNOTATION) until its give-back ran, so a crash in between is finished by the next run.
 import { REPLACEMENT_ANNOTATION } from '../../capacity/planner.ts';
-import { isNotFound } from '../../k8s/api-error.ts';
 import { annotateNode } from '../../k8s/annotate.ts';
+import { isNotFound } from '../../k8s/api-error.ts';
 import { metricNames } from '../../observability.ts';
 import type { StepRunner } from '../execute.ts';
 import type { AwaitReplacementStep, GiveBackStep, ReplaceStep, ScaleOutStep } from '../node-steps.ts';

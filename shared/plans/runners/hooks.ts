@@ -64,13 +64,20 @@ export const runCompleteHook: StepRunner<CompleteHookStep, NodeContext> = async 
   else {
     const ready = (done.get(step.result.fromReady)?.data as { result?: ReadyResult } | undefined)?.result;
     if (ready === 'out-of-time' || ready === undefined)
-      return { status: 'failed', detail: 'out of time and no re-queue configured: left to the hook default result' };
+      return {
+        status: 'failed',
+        detail: 'out of time and no re-queue configured: left to the hook default result',
+      };
     result = ready === 'ready' ? 'CONTINUE' : 'ABANDON';
   }
   try {
     await completeLifecycleAction(ctx.deps.aws.autoScaling, step.ref, result);
     ctx.deps.metrics.addMetric(metricNames.lifecycleActionsCompleted, 'Count', 1);
-    return { status: 'done', detail: `lifecycle action completed: ${result}`, data: { result, completed: true } };
+    return {
+      status: 'done',
+      detail: `lifecycle action completed: ${result}`,
+      data: { result, completed: true },
+    };
   } catch (err) {
     if (/No active Lifecycle Action found/i.test(String(err))) {
       return {
@@ -80,7 +87,11 @@ export const runCompleteHook: StepRunner<CompleteHookStep, NodeContext> = async 
       };
     }
     ctx.deps.metrics.addMetric(metricNames.lifecycleCompleteFailed, 'Count', 1);
-    return { status: 'failed', detail: `CompleteLifecycleAction failed: ${String(err)}`, data: { result, retry: true } };
+    return {
+      status: 'failed',
+      detail: `CompleteLifecycleAction failed: ${String(err)}`,
+      data: { result, retry: true },
+    };
   }
 };
 
@@ -94,12 +105,24 @@ export const runAwaitNodeReady: StepRunner<AwaitNodeReadyStep, NodeContext> = as
       found.status === 'found' &&
       (found.node.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')
     ) {
-      return { status: 'done', detail: `node ${found.nodeName} joined and is Ready`, data: { result: 'ready', nodeName: found.nodeName } };
+      return {
+        status: 'done',
+        detail: `node ${found.nodeName} joined and is Ready`,
+        data: { result: 'ready', nodeName: found.nodeName },
+      };
     }
     if (d.now().getTime() >= until)
-      return { status: 'done', detail: `no Ready node for ${step.instanceId} by ${step.until}`, data: { result: 'timed-out' } };
+      return {
+        status: 'done',
+        detail: `no Ready node for ${step.instanceId} by ${step.until}`,
+        data: { result: 'timed-out' },
+      };
     if (d.timeLeftMs() < LAUNCH_POLL_MS + 1000)
-      return { status: 'failed', detail: `${step.instanceId}: still waiting for the node`, data: { result: 'out-of-time' } };
+      return {
+        status: 'failed',
+        detail: `${step.instanceId}: still waiting for the node`,
+        data: { result: 'out-of-time' },
+      };
     await sleepUntil(new Date(Math.min(until, d.now().getTime() + LAUNCH_POLL_MS)));
   }
 };

@@ -1,9 +1,9 @@
 // Runners for the steps that touch the node: cordon, drain, uncordon, annotate.
 import type { V1Node } from '@kubernetes/client-node';
-import { cordonNode, drainNode, uncordonNode } from '../../drain/index.ts';
-import type { DrainReport } from '../../drain/types.ts';
 import { EventSink } from '../../drain/events.ts';
+import { cordonNode, drainNode, uncordonNode } from '../../drain/index.ts';
 import { RequestMeter } from '../../drain/requests.ts';
+import type { DrainReport } from '../../drain/types.ts';
 import { annotateNode } from '../../k8s/annotate.ts';
 import type { StepRunner } from '../execute.ts';
 import type { AnnotateStep, CordonStep, DrainStep, UncordonStep } from '../node-steps.ts';
@@ -28,7 +28,12 @@ export const runCordon: StepRunner<CordonStep, NodeContext> = async (step, ctx) 
     ...(ctx.observed.node ? { knownNode: ctx.observed.node } : {}),
   });
   if (cordon.changed) {
-    const events = new EventSink(k8s, new RequestMeter(1), { holder, podEvents: config.podEvents }, ctx.deps.logger);
+    const events = new EventSink(
+      k8s,
+      new RequestMeter(1),
+      { holder, podEvents: config.podEvents },
+      ctx.deps.logger,
+    );
     events.node(
       step.node,
       'Cordon',
