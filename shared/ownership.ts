@@ -27,18 +27,22 @@ export interface OwnershipInput {
   noGroup?: boolean;
 }
 
-/** Cluster names a tag set claims the resource for (eks:cluster-name, kubernetes.io/cluster/<name>). */
-export function clustersNamedBy(tags: Record<string, string>): string[] {
+/**
+ * The cluster a tag set claims the resource for. eks:cluster-name (set by EKS itself) decides when
+ * present; otherwise kubernetes.io/cluster/<name> tags: this cluster's if one names it.
+ */
+export function clusterClaim(tags: Record<string, string>, clusterName: string): string | undefined {
+  const eks = tags[EKS_CLUSTER_TAG];
+  if (eks) return eks;
   const names = Object.keys(tags)
     .filter((k) => k.startsWith(CLUSTER_TAG_PREFIX))
     .map((k) => k.slice(CLUSTER_TAG_PREFIX.length));
-  const eks = tags[EKS_CLUSTER_TAG];
-  return [...new Set(eks ? [eks, ...names] : names)];
+  return names.includes(clusterName) ? clusterName : names[0];
 }
 
 /**
- * ours: a cluster tag (instance or group) names this cluster, or the managed tag is on either and no
- * cluster tag names another one. foreign: a cluster tag names only other clusters, or both tag sets
+ * ours: the first cluster claim (instance, then group) is this cluster, or there is none and the
+ * managed tag is on either. foreign: a cluster tag names only other clusters, or both tag sets
  * were read and neither claims the instance. unknown: some tags could not be read and those that
  * were do not decide.
  */
@@ -49,17 +53,19 @@ export function ownershipOf(input: OwnershipInput): Ownership {
     { of: 'group', tags: input.groupTags },
   ];
   const known = sets.filter((s): s is { of: string; tags: Record<string, string> } => s.tags !== undefined);
-  const named = known.flatMap((s) => clustersNamedBy(s.tags).map((name) => ({ of: s.of, name })));
   if (clusterName) {
-    const mine = named.find((n) => n.name === clusterName);
-    if (mine) return { verdict: 'ours', why: `${mine.of} is tagged for cluster ${clusterName}` };
-    if (named.length > 0) {
-      const other = named[0]!;
-      return {
-        verdict: 'foreign',
-        why: `${other.of} is tagged for cluster "${other.name}", not ${clusterName}`,
-        otherCluster: other.name,
-      };
+    // the instance is asked first: it is the more specific of the two
+    for (const set of known) {
+      const claim = clusterClaim(set.tags, clusterName);
+      if (claim === clusterName)
+        return { verdict: 'ours', why: `${set.of} is tagged for cluster ${clusterName}` };
+      if (claim) {
+        return {
+          verdict: 'foreign',
+          why: `${set.of} is tagged for cluster "${claim}", not ${clusterName}`,
+          otherCluster: claim,
+        };
+      }
     }
   }
   const managed = known.find((s) => s.tags[managedTag.key] === managedTag.value);
