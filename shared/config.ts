@@ -29,6 +29,10 @@ const envSchema = z.object({
   DELETE_EMPTYDIR_DATA: bool.default(true),
   FORCE_UNMANAGED_PODS: bool.default(false),
   TAINT_EFFECT: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).default('NoSchedule'),
+  /** NoExecute makes the taint manager evict past PDBs and the grace cap: refused unless this is true. */
+  ALLOW_NOEXECUTE_TAINT: bool.default(false),
+  /** A rebalance `cordon` is marked to expire after this (0 = never). */
+  REBALANCE_CORDON_EXPIRY_SECONDS: z.coerce.number().int().min(0).default(3600),
   EXCLUDE_FROM_LOAD_BALANCERS: bool.default(true),
   POD_EVENTS: z.enum(['problems', 'all']).default('problems'),
   EVICTION_MODE: z.enum(['evict', 'delete']).default('evict'),
@@ -53,6 +57,7 @@ export type Config = {
   deleteEmptyDirData: boolean;
   forceUnmanagedPods: boolean;
   taintEffect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+  rebalanceCordonExpiryMs: number;
   excludeFromLoadBalancers: boolean;
   podEvents: 'problems' | 'all';
   evictionMode: 'evict' | 'delete';
@@ -81,6 +86,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`invalid spotguard configuration: ${problems}`);
   }
   const e = parsed.data;
+  if (e.TAINT_EFFECT === 'NoExecute' && !e.ALLOW_NOEXECUTE_TAINT) {
+    throw new ConfigError(
+      'invalid spotguard configuration: TAINT_EFFECT: NoExecute lets the taint manager evict past PodDisruptionBudgets and the grace cap; set ALLOW_NOEXECUTE_TAINT=true to accept that',
+    );
+  }
   return {
     clusterName: e.CLUSTER_NAME,
     region: e.AWS_REGION,
@@ -94,6 +104,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     deleteEmptyDirData: e.DELETE_EMPTYDIR_DATA,
     forceUnmanagedPods: e.FORCE_UNMANAGED_PODS,
     taintEffect: e.TAINT_EFFECT,
+    rebalanceCordonExpiryMs: e.REBALANCE_CORDON_EXPIRY_SECONDS * 1000,
     excludeFromLoadBalancers: e.EXCLUDE_FROM_LOAD_BALANCERS,
     podEvents: e.POD_EVENTS,
     evictionMode: e.EVICTION_MODE,

@@ -191,6 +191,17 @@ describe('API semantics', () => {
     expect(sim, SIM_VS_REAL).toEqual(real);
   });
 
+  it('a second DELETE with a shorter grace moves deletionTimestamp earlier; a longer one does not', async () => {
+    const { sim, real } = await onBoth(scenario.shorterGraceOnSecondDelete);
+    expect(real).toEqual({
+      firstGrace: 300,
+      secondGrace: 60,
+      movedEarlierBySeconds: 240,
+      longerGraceKeeps: { grace: 60, sameTimestamp: true },
+    });
+    expect(sim, SIM_VS_REAL).toEqual(real);
+  });
+
   it('graceful deletion: deletionTimestamp set while terminating, then gone; unscheduled pod deleted at once', async () => {
     const { sim, real } = await onBoth(scenario.gracefulDeletion);
     expect(real.whileTerminating.deletionTimestampSet).toBe(true);

@@ -6,7 +6,7 @@ import { drainOptions } from './drain-options.ts';
 
 export const MANUAL_REASON_ANNOTATION = 'spotguard.io/manual-reason';
 
-import { drainSummary } from './interruption.ts';
+import { drainSummary } from '../plans/runners/node.ts';
 import { type ActionDeps, type HandleReport, report } from './types.ts';
 
 export async function onManual(ev: ManualEvent, d: ActionDeps): Promise<HandleReport> {

@@ -7,6 +7,7 @@ import type { Config } from '../config.ts';
 import type { DrainReport, DrainStatus, UncordonResult } from '../drain/types.ts';
 import type { EventKind } from '../events/types.ts';
 import type { KubeClients } from '../k8s/client.ts';
+import type { PlanReport } from '../plans/steps.ts';
 import type { NodeResolver } from '../resolve/node-resolver.ts';
 
 export interface ActionDeps {
@@ -29,6 +30,8 @@ export type Outcome =
   | 'handled'
   | 'ignored'
   | 'not-found'
+  /** Another cluster's instance (or hook, or group): left alone. */
+  | 'foreign'
   | 'duplicate'
   /** A lifecycle drain or launch wait that outlasts this invocation was re-queued. */
   | 'continued'
@@ -59,6 +62,8 @@ export interface HandleReport {
   replacement?: ReplacementPlan;
   zonal?: ZonalScaleOut[];
   lifecycle?: LifecycleOutcome;
+  /** The plan as run: every step with its status and detail (dry run: as planned). */
+  plan?: PlanReport;
   error?: string;
 }
 

@@ -5,7 +5,6 @@ import {
   type AutoScalingGroup,
   CompleteLifecycleActionCommand,
   DescribeAutoScalingGroupsCommand,
-  DescribeAutoScalingInstancesCommand,
   DescribeLifecycleHooksCommand,
   DetachInstancesCommand,
   RecordLifecycleActionHeartbeatCommand,
@@ -55,15 +54,6 @@ export async function describeManagedGroups(
     token = out.NextToken;
   } while (token);
   return groups;
-}
-
-/** The group an instance belongs to now (undefined once detached or never in one). */
-export async function groupOfInstance(
-  asg: AutoScalingClient,
-  instanceId: string,
-): Promise<string | undefined> {
-  const out = await asg.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [instanceId] }));
-  return out.AutoScalingInstances?.[0]?.AutoScalingGroupName;
 }
 
 export async function heartbeatTimeoutSeconds(

@@ -1,6 +1,9 @@
-// Pure decisions about replacement capacity. The executor (shared/capacity/executor.ts) applies them.
+// Pure decisions about replacement capacity. The runners (shared/plans/runners/capacity.ts) apply them.
 import type { GroupInfo } from '../aws/autoscaling.ts';
 import type { ReplacementMode } from '../config.ts';
+
+/** Set on the node while a desired+1 made for it is not given back (a crash leaves it for the next run). */
+export const REPLACEMENT_ANNOTATION = 'spotguard.io/replacement-requested';
 
 export type ReplacementPlan =
   | { action: 'detach'; group: string; reason: string }
@@ -82,7 +85,10 @@ export type ZonalScaleOut =
  */
 export function planZonalCapacity(input: {
   needs: ZonalNeed[];
-  /** Ready, schedulable, untainted nodes with free pod slots per zone (the draining node excluded). */
+  /**
+   * Per zone: how many of the pinned pods fit (by requests vs allocatable) on the zone's other Ready,
+   * schedulable nodes — read before any eviction (shared/observe.ts).
+   */
   nodesWithRoom: Map<string, number>;
   groups: GroupInfo[];
   replacement: ReplacementPlan;
@@ -91,8 +97,12 @@ export function planZonalCapacity(input: {
   const desired = new Map(input.groups.map((g) => [g.name, g.desiredCapacity]));
   for (const need of input.needs) {
     if (need.pods.length === 0) continue;
-    if ((input.nodesWithRoom.get(need.zone) ?? 0) > 0) {
-      out.push({ zone: need.zone, action: 'none', reason: `a Ready node with room exists in ${need.zone}` });
+    if ((input.nodesWithRoom.get(need.zone) ?? 0) >= need.pods.length) {
+      out.push({
+        zone: need.zone,
+        action: 'none',
+        reason: `Ready nodes in ${need.zone} have room for its pods`,
+      });
       continue;
     }
     const singleZone = input.groups.filter(

@@ -9,6 +9,8 @@ import { readNode } from '../k8s/nodes.ts';
 import { listPdbs } from '../k8s/pdb.ts';
 import { listPodsOnNode } from '../k8s/pods.ts';
 import { listPersistentVolumeClaims, listPersistentVolumes } from '../k8s/volumes.ts';
+import { signalAt } from '../time.ts';
+import { adoptTighterDeadline } from './adopt.ts';
 import { cordonNode } from './cordon.ts';
 import { EventSink } from './events.ts';
 import {
@@ -23,7 +25,7 @@ import {
 import { type ResolvedDrainOptions, resolveOptions, taintKeyFor, waitUntil } from './options.ts';
 import { planDrain } from './planner.ts';
 import { jittered, RequestMeter, sleep } from './requests.ts';
-import { executePlan } from './run.ts';
+import { carryOutDrainPlan, leavesPodsBehind } from './run.ts';
 import type { CordonResult, DrainOptions, DrainPlan, DrainReport, PodOutcome } from './types.ts';
 
 interface Observed {
@@ -77,7 +79,12 @@ export async function drainNode(
   const first = await observeAndPlan(session);
   const base = { node: nodeName, reason: opts.reason, dryRun: false, cordon, startedAt, meter, events };
   if (nothingToDo(first.plan)) {
-    const outcome = { pods: skippedOutcomes(first.plan), volumesReleased: [], complete: true, joined: false };
+    const outcome = {
+      pods: skippedOutcomes(first.plan),
+      volumesReleased: [],
+      complete: !leavesPodsBehind(first.plan),
+      joined: false,
+    };
     return finish(base, first.plan, outcome, opts, options);
   }
   const turn = await takeTurn(session, first);
@@ -98,9 +105,9 @@ export async function drainNode(
     blockers: [],
     elapsedMs: Date.now() - startedAt,
   });
-  let result: Awaited<ReturnType<typeof executePlan>> | undefined;
+  let result: Awaited<ReturnType<typeof carryOutDrainPlan>> | undefined;
   try {
-    result = await executePlan(plan, {
+    result = await carryOutDrainPlan(plan, {
       k8s,
       meter,
       events,
@@ -157,10 +164,23 @@ type Turn =
  */
 async function takeTurn(s: Session, planned: { observed: Observed; plan: DrainPlan }): Promise<Turn> {
   let current = planned;
-  let claim = await claimOrProceed(s.k8s, s.node, s.opts.holder, s.meter, s.logger);
+  let claim = await claimOrProceed(s.k8s, s.node, s.opts, s.meter, s.logger);
   while (claim.kind === 'held') {
     s.logger?.info('another drain holds the node lease: joining it', { node: s.node, holder: claim.holder });
-    const other = await waitForOtherDrain(s.k8s, s.node, s.meter, s.stop);
+    // With a deadline of our own, the pods are made due by it while the other drain runs.
+    const joined = new AbortController();
+    const adopting = adoptTighterDeadline(
+      s.k8s,
+      s.nodeObject,
+      s.opts,
+      s.version,
+      s.meter,
+      AbortSignal.any([joined.signal, s.stop]),
+    ).catch((err: unknown) => s.logger?.warn('could not adopt the tighter deadline', { error: String(err) }));
+    const other = await waitForOtherDrain(s.k8s, s.node, s.meter, s.stop, s.opts.namespace).finally(() =>
+      joined.abort(),
+    );
+    await adopting;
     if (other.kind !== 'expired') {
       const { plan } = await observeAndPlan(s);
       return {
@@ -169,7 +189,7 @@ async function takeTurn(s: Session, planned: { observed: Observed; plan: DrainPl
         outcome: joinedOutcome(plan, other.kind === 'finished' ? other.result : undefined),
       };
     }
-    claim = await claimOrProceed(s.k8s, s.node, s.opts.holder, s.meter, s.logger);
+    claim = await claimOrProceed(s.k8s, s.node, s.opts, s.meter, s.logger);
     if (claim.kind !== 'held') current = await observeAndPlan(s);
   }
   return { kind: 'own', claim, ...current };
@@ -182,12 +202,12 @@ async function takeTurn(s: Session, planned: { observed: Observed; plan: DrainPl
 async function claimOrProceed(
   k8s: KubeClients,
   node: string,
-  holder: string,
+  opts: ResolvedDrainOptions,
   meter: RequestMeter,
   logger: DrainOptions['logger'],
 ): Promise<LeaseClaim | { kind: 'unavailable' }> {
   try {
-    return await claimDrainLease(k8s, node, holder, meter);
+    return await claimDrainLease(k8s, node, opts.holder, meter, opts.namespace);
   } catch (err) {
     logger?.warn('drain lease unavailable: draining without it', { node, error: String(err) });
     return { kind: 'unavailable' };
@@ -200,8 +220,8 @@ function stopSignal(
   callerSignal: AbortSignal | undefined,
   start: Date,
 ): AbortSignal {
-  const ms = Math.max(0, waitUntil(opts, start).getTime() - Date.now());
-  const timeout = AbortSignal.timeout(ms);
+  // signalAt, not AbortSignal.timeout: a Health deadline weeks ahead would overflow the timer and fire now
+  const timeout = signalAt(waitUntil(opts, start));
   return callerSignal ? AbortSignal.any([timeout, callerSignal]) : timeout;
 }
 
@@ -280,13 +300,14 @@ async function waitForOtherDrain(
   node: string,
   meter: RequestMeter,
   stop: AbortSignal,
+  namespace: string,
 ): Promise<OtherDrain> {
   let delayMs = 250;
   while (!stop.aborted) {
     await sleep(jittered(delayMs), stop);
     delayMs = Math.min(1_000, delayMs * 2);
     const lease = await meter
-      .call(() => readDrainLease(k8s, node, meter), { unbounded: true, retries: 0 })
+      .call(() => readDrainLease(k8s, node, meter, namespace), { unbounded: true, retries: 0 })
       .catch(() => undefined);
     if (!lease) continue;
     if (!lease.spec?.holderIdentity) return { kind: 'finished', result: drainResultOf(lease) };
@@ -306,7 +327,8 @@ function joinedOutcome(plan: DrainPlan, other: DrainResultSummary | undefined) {
   for (const s of terminating)
     pods.push({ namespace: s.namespace, name: s.name, outcome: 'still-terminating' });
   pods.push(...skippedOutcomes(plan));
-  return { pods, volumesReleased: [], complete: pods.every((p) => p.outcome === 'skipped'), joined: true };
+  const complete = !leavesPodsBehind(plan) && pods.every((p) => p.outcome === 'skipped');
+  return { pods, volumesReleased: [], complete, joined: true };
 }
 
 function skippedOutcomes(plan: DrainPlan): PodOutcome[] {

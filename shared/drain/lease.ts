@@ -62,9 +62,9 @@ export async function claimDrainLease(
   node: string,
   holder: string,
   meter: RequestMeter,
+  namespace = leaseNamespace(),
 ): Promise<LeaseClaim> {
   const name = leaseNameFor(node);
-  const namespace = leaseNamespace();
   for (let attempt = 0; ; attempt++) {
     const now = new Date();
     try {
@@ -171,8 +171,13 @@ export function keepLeaseRenewed(
   };
 }
 
-export function readDrainLease(k8s: KubeClients, node: string, meter: RequestMeter): Promise<V1Lease> {
-  return meter.call(() => readLease(k8s, leaseNamespace(), leaseNameFor(node)), { unbounded: true });
+export function readDrainLease(
+  k8s: KubeClients,
+  node: string,
+  meter: RequestMeter,
+  namespace = leaseNamespace(),
+): Promise<V1Lease> {
+  return meter.call(() => readLease(k8s, namespace, leaseNameFor(node)), { unbounded: true });
 }
 
 function holderSpec(holder: string, now: Date, leaseTransitions: number): V1Lease['spec'] {

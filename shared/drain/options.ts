@@ -37,6 +37,8 @@ export interface ResolvedDrainOptions {
   concurrency: number;
   podEvents: 'all' | 'problems';
   holder: string;
+  /** Namespace of the per-node Lease. */
+  namespace: string;
   comingBack: boolean;
   dryRun: boolean;
   waitForVolumeDetach: boolean;
@@ -63,6 +65,7 @@ export function resolveOptions(opts: DrainOptions): ResolvedDrainOptions {
     concurrency: Math.max(1, opts.concurrency ?? DEFAULT_CONCURRENCY),
     podEvents: opts.podEvents ?? 'problems',
     holder: opts.holder,
+    namespace: opts.namespace ?? leaseNamespace(),
     comingBack: opts.comingBack ?? false,
     dryRun: opts.dryRun ?? false,
     waitForVolumeDetach: opts.waitForVolumeDetach ?? true,

@@ -132,13 +132,27 @@ export function skipReason(
   return undefined;
 }
 
-/** min(own grace or override, seconds left before the deadline), never negative. */
+/**
+ * min(own grace or override, seconds left before the deadline). Never below 1 s unless forced: 0 is
+ * an immediate force-delete (kubectl only does that with --force), which for StatefulSets breaks
+ * at-most-one.
+ */
 export function graceFor(pod: V1Pod, options: PlannerOptions, until: Date, now: Date): number {
   const wanted =
     options.gracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? DEFAULT_POD_GRACE_SECONDS;
-  if (!options.deadline) return Math.max(0, wanted);
+  return cappedGrace(wanted, options, until, now);
+}
+
+export function cappedGrace(
+  wanted: number,
+  options: Pick<PlannerOptions, 'deadline' | 'force'>,
+  until: Date,
+  now: Date,
+): number {
+  const floor = options.force ? 0 : 1;
+  if (!options.deadline) return Math.max(floor, wanted);
   const left = Math.floor((until.getTime() - now.getTime()) / 1000);
-  return Math.max(0, Math.min(wanted, left));
+  return Math.max(floor, Math.min(wanted, left));
 }
 
 /** Returns a function giving the zonal PVs (EBS, node affinity on a zone key) a pod's PVCs are bound to. */

@@ -6,8 +6,8 @@ import type { KubeClients } from '../k8s/client.ts';
 import { classifyEvictionError, type EvictionVersion, evictPod } from '../k8s/eviction.ts';
 import { deletePod } from '../k8s/pods.ts';
 import type { EventSink } from './events.ts';
-import type { ResolvedDrainOptions } from './options.ts';
-import { podKey } from './planner.ts';
+import { type ResolvedDrainOptions, waitUntil } from './options.ts';
+import { cappedGrace, podKey } from './planner.ts';
 import { jittered, type RequestMeter, sleep } from './requests.ts';
 import {
   BudgetSlots,
@@ -61,7 +61,7 @@ export interface RunResult {
   failed: number;
 }
 
-export async function executePlan(plan: DrainPlan, ctx: RunContext): Promise<RunResult> {
+export async function carryOutDrainPlan(plan: DrainPlan, ctx: RunContext): Promise<RunResult> {
   const goneTracker = new GoneTracker(ctx.k8s, plan.node, ctx.meter);
   const budgets = new BudgetWatch(ctx.k8s, ctx.meter, ctx.evictionVersion, ctx.pdbs, ctx.pdbResourceVersion);
   const volumes = new VolumeDetachTracker(ctx.k8s, plan.node, ctx.meter, ctx.stop);
@@ -160,7 +160,14 @@ async function requestEviction(
         goneTracker.markGone(podKey(pod));
         return true;
       }
-      if (failure.kind === 'fatal') {
+      if (failure.kind === 'namespace-terminating' && ctx.options.evictionMode === 'evict') {
+        // kubectl drain deletes such pods: the eviction API refuses them while the namespace goes away
+        await ctx.meter.call(() => deletePod(ctx.k8s, pod, gracePeriodSeconds), { signal: ctx.stop });
+        run.evictedAt = Date.now();
+        report();
+        return true;
+      }
+      if (failure.kind === 'fatal' || failure.kind === 'namespace-terminating') {
         run.error = failure.message;
         ctx.events.pod(pod, 'EvictionFailed', `spotguard could not evict: ${failure.message}`, 'Warning');
         ctx.logger?.warn('eviction failed', { pod: podKey(pod), error: failure.message });
@@ -209,8 +216,7 @@ async function awaitRemoval(run: PodRun, ctx: RunContext, volumes: VolumeDetachT
 /** The planned grace, capped again by the time left now (an eviction may have waited on a budget). */
 function graceNow(pod: PlannedEviction, options: ResolvedDrainOptions): number {
   if (!options.deadline) return pod.gracePeriodSeconds;
-  const left = Math.floor((options.deadline.getTime() - options.safetyMarginMs - Date.now()) / 1000);
-  return Math.max(0, Math.min(pod.gracePeriodSeconds, left));
+  return cappedGrace(pod.gracePeriodSeconds, options, waitUntil(options, new Date()), new Date());
 }
 
 function progressOf(runs: PodRun[], startedAt: number): DrainProgress {
@@ -278,9 +284,18 @@ function summarize(plan: DrainPlan, runs: PodRun[], waitForVolumeDetach: boolean
         reason: `${skip.reason}: ${skip.detail}`,
       });
   }
-  const complete = runs.every(
-    (r) =>
-      r.goneAt !== undefined && (!waitForVolumeDetach || !r.eviction.stateful || r.detachedAt !== undefined),
-  );
+  // kubectl drain fails on pods it may not evict (unmanaged, emptyDir): so is this drain not complete
+  const complete =
+    !leavesPodsBehind(plan) &&
+    runs.every(
+      (r) =>
+        r.goneAt !== undefined &&
+        (!waitForVolumeDetach || !r.eviction.stateful || r.detachedAt !== undefined),
+    );
   return { pods, volumesReleased, complete, evicted, blocked, failed };
+}
+
+/** Pods skipped that kubectl would refuse to leave behind (no --force / --delete-emptydir-data). */
+export function leavesPodsBehind(plan: DrainPlan): boolean {
+  return plan.skipped.some((s) => s.reason === 'unmanaged' || s.reason === 'local-storage');
 }

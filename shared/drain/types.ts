@@ -33,6 +33,8 @@ export interface DrainOptions {
   podEvents?: 'all' | 'problems';
   /** Identity for the per-node Lease (e.g. the Lambda request id). */
   holder: string;
+  /** Namespace of the per-node Leases (config SPOTGUARD_NAMESPACE; default 'spotguard'). */
+  namespace?: string;
   /** stop/hibernate: the node comes back, so a later uncordon undoes our cordon. */
   comingBack?: boolean;
   /** The node as just read by the caller: saves the cordon's GET (see CordonOptions.knownNode). */

@@ -199,6 +199,7 @@ const Ec2ScheduledChangeSchema = z.object({
   eventTypeCode: boundedName,
   startTime: healthTime.optional(),
   endTime: healthTime.optional(),
+  statusCode: z.string().optional(),
   affectedEntities: z.array(z.object({ entityValue: z.string() })).default([]),
 });
 
@@ -227,8 +228,14 @@ register('aws.health', 'AWS Health Event', z.unknown(), (detail, event, meta, de
       instanceIds: [id],
       instanceId: id,
       eventTypeCode: d.eventTypeCode,
-      ...optional({ startTime: d.startTime, endTime: d.endTime, deadline: d.startTime }),
-      dedupKey: `scheduled-change:${id}:${d.eventArn}`,
+      ...optional({
+        startTime: d.startTime,
+        endTime: d.endTime,
+        deadline: d.startTime,
+        statusCode: d.statusCode,
+      }),
+      // the status is part of the key: the `closed` update of the same event is new work
+      dedupKey: `scheduled-change:${id}:${d.eventArn}${d.statusCode === 'closed' ? ':closed' : ''}`,
       ...meta,
     }),
   );

@@ -88,6 +88,8 @@ export interface ScheduledChangeEvent extends EventBase {
   /** Start of the maintenance window (deadline), when the event gives one. */
   startTime?: string;
   endTime?: string;
+  /** AWS Health statusCode: 'upcoming' | 'open' | 'closed' (closed = the maintenance is over). */
+  statusCode?: string;
 }
 
 export type AsgActivity =
@@ -151,5 +153,3 @@ export type DomainEvent =
   | AlarmEvent
   | ManualEvent
   | IgnoredEvent;
-
-export type EventOfKind<K extends EventKind> = Extract<DomainEvent, { kind: K }>;

@@ -67,6 +67,8 @@ export type EvictionFailure =
   | { kind: 'retry'; message: string; retryAfterMs?: number }
   /** 404, or 409 on the uid precondition: the pod we meant is already gone. */
   | { kind: 'gone'; message: string }
+  /** 403: the namespace is being deleted; the eviction API refuses, kubectl deletes the pod instead. */
+  | { kind: 'namespace-terminating'; message: string }
   | { kind: 'fatal'; message: string; code: number };
 
 export function classifyEvictionError(err: unknown): EvictionFailure {
@@ -87,6 +89,15 @@ export function classifyEvictionError(err: unknown): EvictionFailure {
       ...(info.retryAfterSeconds !== undefined ? { retryAfterMs: info.retryAfterSeconds * 1000 } : {}),
     };
   }
-  if (info.code === 404 || info.code === 409) return { kind: 'gone', message };
+  if (info.code === 404) return { kind: 'gone', message };
+  // 409 on our uid precondition: the pod we meant is gone (a successor has its name). Any other 409
+  // (e.g. the PDB was updated concurrently) is worth another try — kubectl does not take it as done.
+  if (info.code === 409)
+    return /precondition/i.test(info.message) ? { kind: 'gone', message } : { kind: 'retry', message };
+  if (
+    info.code === 403 &&
+    (info.causes.includes('NamespaceTerminating') || /being terminated/i.test(info.message))
+  )
+    return { kind: 'namespace-terminating', message };
   return { kind: 'fatal', message, code: info.code };
 }

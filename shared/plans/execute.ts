@@ -13,6 +13,8 @@ export type StepRunner<S extends StepBase, C extends ExecContext = ExecContext> 
   step: S,
   ctx: C,
   done: ReadonlyMap<string, StepRecord>,
+  /** Resolves when the named step of the same plan has ended (e.g. heartbeats while a drain runs). */
+  until: (id: string) => Promise<StepRecord | undefined>,
 ) => Promise<StepOutcome>;
 
 /** One runner per step kind of the union S. */
@@ -24,11 +26,14 @@ function record(step: StepBase, patch: Partial<StepRecord>): StepRecord {
   return { id: step.id, kind: step.kind, why: step.why, status: 'planned', detail: step.why, ...patch };
 }
 
+const noWait = async () => undefined;
+
 async function runOne<S extends StepBase, C extends ExecContext>(
   step: S,
   runners: RunnerMap<S, C>,
   ctx: C,
   done: ReadonlyMap<string, StepRecord>,
+  until: (id: string) => Promise<StepRecord | undefined> = noWait,
 ): Promise<StepRecord & { keep?: string[] }> {
   const startedAt = ctx.now().toISOString();
   await ctx.onStep?.(record(step, { status: 'planned', startedAt }));
@@ -36,7 +41,7 @@ async function runOne<S extends StepBase, C extends ExecContext>(
   let outcome: StepOutcome;
   try {
     if (!runner) throw new Error(`no runner for step kind '${step.kind}'`);
-    outcome = await runner(step, ctx, done);
+    outcome = await runner(step, ctx, done, until);
   } catch (err) {
     outcome = {
       status: 'failed',
@@ -85,13 +90,18 @@ export async function executePlan<S extends StepBase, C extends ExecContext>(
         await ctx.onStep?.(rec);
         return;
       }
-      const rec = await runOne(s, runners, ctx, ended);
+      const rec = await runOne(s, runners, ctx, ended, until);
       for (const k of rec.keep ?? []) kept.add(k);
       const { keep: _k, ...clean } = rec;
       ended.set(s.id, clean);
     });
     running.set(s.id, p);
     return p;
+  };
+  const until = async (id: string) => {
+    const step = plan.steps.find((x) => x.id === id);
+    if (step) await start(step);
+    return ended.get(id);
   };
   const undone: StepRecord[] = [];
   try {

@@ -326,3 +326,29 @@ export async function watchDuringEviction(c: Cluster, ns: string) {
     .map(({ type, terminating }) => ({ type, terminating }));
   return { evictionStatus: eviction.status, first: compared[0], last: compared.at(-1) };
 }
+
+/**
+ * A second DELETE of a terminating pod with a shorter grace moves deletionTimestamp earlier by the
+ * difference (kube-apiserver rest.BeforeDelete); a longer one changes nothing. Read from the DELETE
+ * answers, before any kubelet removes the pod.
+ */
+export async function shorterGraceOnSecondDelete(c: Cluster, ns: string) {
+  await createNamespace(c, ns);
+  await createPod(c, ns, 'slow', { nodeName: c.nodeNames[0], terminationGracePeriodSeconds: 300 });
+  await readyPods(c, ns, 'slow', 1);
+  const del = (gracePeriodSeconds: number) =>
+    c.core.deleteNamespacedPod({ namespace: ns, name: 'slow', gracePeriodSeconds });
+  const first = (await del(300)).metadata;
+  const second = (await del(60)).metadata;
+  const third = (await del(120)).metadata;
+  const seconds = (t: unknown) => Math.round(new Date(String(t)).getTime() / 1000);
+  return {
+    firstGrace: first?.deletionGracePeriodSeconds,
+    secondGrace: second?.deletionGracePeriodSeconds,
+    movedEarlierBySeconds: seconds(first?.deletionTimestamp) - seconds(second?.deletionTimestamp),
+    longerGraceKeeps: {
+      grace: third?.deletionGracePeriodSeconds,
+      sameTimestamp: seconds(third?.deletionTimestamp) === seconds(second?.deletionTimestamp),
+    },
+  };
+}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { rebalancePolicyFor } from '../../shared/actions/rebalance.ts';
 import type { GroupInfo } from '../../shared/aws/autoscaling.ts';
 import { ConfigError, loadConfig } from '../../shared/config.ts';
+import { rebalancePolicyFor } from '../../shared/plans/rebalance-recommendation.ts';
 
 describe('loadConfig', () => {
   it('gives documented defaults', () => {

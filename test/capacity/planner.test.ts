@@ -98,14 +98,24 @@ describe('planZonalCapacity', () => {
   ];
   const need = [{ zone: 'us-east-1b', pods: ['default/db-0', 'default/db-1'] }];
 
-  it('does nothing when a node in the zone has room', () => {
+  it('does nothing when the zone has room for every pinned pod', () => {
+    const out = planZonalCapacity({
+      needs: need,
+      nodesWithRoom: new Map([['us-east-1b', 2]]),
+      groups,
+      replacement: { action: 'none', reason: '' },
+    });
+    expect(out).toEqual([expect.objectContaining({ action: 'none', zone: 'us-east-1b' })]);
+  });
+
+  it('scales out when the zone has room for only some of the pinned pods', () => {
     const out = planZonalCapacity({
       needs: need,
       nodesWithRoom: new Map([['us-east-1b', 1]]),
       groups,
       replacement: { action: 'none', reason: '' },
     });
-    expect(out).toEqual([expect.objectContaining({ action: 'none', zone: 'us-east-1b' })]);
+    expect(out).toEqual([expect.objectContaining({ action: 'scale-out', group: 'spot-b' })]);
   });
 
   it('counts a replacement that already goes to a single-zone group of that zone', () => {

@@ -61,9 +61,27 @@ describe('spotguard handle', () => {
       outcome: 'handled',
       nodeName: inst.privateDnsName,
     });
-    expect(report.drain.dryRun).toBe(true);
+    // the plan, every step only planned; nothing on the node and no Auto Scaling change
+    expect(report.plan.dryRun).toBe(true);
+    expect(report.plan.steps.every((s: { status: string }) => s.status === 'planned')).toBe(true);
+    expect(report.actions.join('\n')).toMatch(/would cordon/);
     expect(sim.store.get('nodes', undefined, inst.privateDnsName)!.spec.unschedulable).toBeFalsy();
-  });
+    expect(sim.awsRequests.count('autoscaling', 'DetachInstances')).toBe(0);
+
+    // The same event for real runs exactly the steps the dry run printed.
+    const real = await run([
+      'handle',
+      itnFile(inst.instanceId, 'a0000000-0000-4000-8000-000000000011', 105),
+      '--kubeconfig',
+      kubeconfig,
+    ]);
+    const ran = JSON.parse(real.out).reports[0].plan;
+    expect(ran.dryRun).toBe(false);
+    const shape = (p: { steps: { id: string; kind: string }[] }) => p.steps.map((s) => `${s.id}:${s.kind}`);
+    expect(shape(ran)).toEqual(shape(report.plan));
+    expect(ran.steps.every((s: { status: string }) => s.status !== 'planned')).toBe(true);
+    expect(sim.store.get('nodes', undefined, inst.privateDnsName)!.spec.unschedulable).toBe(true);
+  }, 30_000);
 
   it('handles an interruption for real: exit 0, node cordoned; the same file again is a duplicate', async () => {
     const inst = sim.aws.instances()[1]!;

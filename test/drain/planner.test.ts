@@ -190,8 +190,13 @@ describe('planDrain: grace', () => {
       { slow: 10, quick: 5, default: 10 },
     ],
     [
-      'deadline already passed: 0 (immediate), never negative',
+      'deadline already passed: 1 s, never 0 (a force-delete) unless forced',
       { deadline: new Date(NOW.getTime() - 5_000) },
+      { slow: 1, quick: 1, default: 1 },
+    ],
+    [
+      'deadline already passed and forced: 0',
+      { deadline: new Date(NOW.getTime() - 5_000), force: true },
       { slow: 0, quick: 0, default: 0 },
     ],
   ])('%s', (_label, options, expected) => {

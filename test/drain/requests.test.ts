@@ -78,7 +78,38 @@ describe('classifyEvictionError', () => {
     [status(503, 'ServiceUnavailable'), { kind: 'retry' }],
     [new Error('socket hang up'), { kind: 'retry' }],
     [status(404, 'NotFound'), { kind: 'gone' }],
-    [status(409, 'Conflict'), { kind: 'gone' }],
+    // 409 is "gone" only on the uid precondition; a concurrent PDB update is retried (kubectl parity)
+    [status(409, 'Conflict'), { kind: 'retry' }],
+    [
+      new ApiException(
+        409,
+        'Conflict',
+        JSON.stringify({
+          kind: 'Status',
+          reason: 'Conflict',
+          message: 'Precondition failed: UID in precondition: a, UID in object meta: b',
+          code: 409,
+        }),
+        {},
+      ),
+      { kind: 'gone' },
+    ],
+    [
+      new ApiException(
+        403,
+        'Forbidden',
+        JSON.stringify({
+          kind: 'Status',
+          reason: 'Forbidden',
+          message:
+            'pods "p" is forbidden: unable to create new content in namespace x because it is being terminated',
+          code: 403,
+          details: { causes: [{ reason: 'NamespaceTerminating' }] },
+        }),
+        {},
+      ),
+      { kind: 'namespace-terminating' },
+    ],
     [status(403, 'Forbidden'), { kind: 'fatal', code: 403 }],
   ])('%s', (err, expected) => {
     expect(classifyEvictionError(err)).toMatchObject(expected);

@@ -54,7 +54,10 @@ it('re-queues the drain, heartbeats meanwhile, and completes CONTINUE once in a 
     'first run re-queued',
   );
   const first = e.reports().find((r) => r.instanceId === inst.instanceId && r.outcome === 'continued')!;
-  expect(first.lifecycle?.completed ?? false).toBe(false);
+  // the first run did not complete the hook: its complete step was skipped for the continuation
+  expect(first.lifecycle).toMatchObject({ completed: false });
+  expect(first.plan?.steps.find((s) => s.kind === 'complete-hook')?.status).toBe('skipped');
+  expect(e.sim.awsRequests.count('autoscaling', 'CompleteLifecycleAction')).toBe(0);
   expect(first.drain?.complete).toBe(false);
   // Still waiting on the hook (heartbeats), not defaulted to ABANDON after its 6 s timeout.
   expect(e.sim.aws.instance(inst.instanceId)!.lifecycleState).toBe('Terminating:Wait');

@@ -271,7 +271,7 @@ describe('instances of another cluster', () => {
       'ITN handled',
     );
     const report = e.reports().find((r) => r.instanceId === other.instanceId)!;
-    expect(report.outcome).toBe('not-found');
+    expect(report.outcome).toBe('foreign');
     expect(report.summary).toMatch(/someone-else/);
     const node = e.sim.store.get('nodes', undefined, other.privateDnsName);
     expect(node?.spec.unschedulable).toBeFalsy();

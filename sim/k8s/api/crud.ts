@@ -290,7 +290,13 @@ export function deleteObject(scope: Scope, name: string, options: DeleteOptions,
     return current; // already terminating at least as fast
   }
   const next = structuredClone(current);
-  next.metadata.deletionTimestamp = new Date(Date.now() + grace * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+  // A second DELETE with a shorter grace moves the deletion earlier, counted from the first one's
+  // start (kube-apiserver rest.BeforeDelete: old deletionTimestamp − old grace + new grace).
+  const startMs =
+    current.metadata.deletionTimestamp && previousGrace !== undefined
+      ? Date.parse(current.metadata.deletionTimestamp) - previousGrace * 1000
+      : Date.now();
+  next.metadata.deletionTimestamp = new Date(startMs + grace * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
   next.metadata.deletionGracePeriodSeconds = grace;
   next.metadata.generation = (next.metadata.generation ?? 1) + 1;
   if (gcFinalizer && !next.metadata.finalizers?.includes(gcFinalizer)) {

@@ -1,0 +1,96 @@
+// One domain event → observe once → its plan → the one executor → the report.
+
+import { onManual } from '../actions/manual.ts';
+import type { ActionDeps, HandleReport } from '../actions/types.ts';
+import { heartbeatTimeoutSeconds } from '../aws/autoscaling.ts';
+import { capacityApi } from '../capacity/api.ts';
+import type { DomainEvent } from '../events/types.ts';
+import { metricNames } from '../observability.ts';
+import { type Observed, observe } from '../observe.ts';
+import type { NodePlan } from './common.ts';
+import { executePlan, formatPlan } from './execute.ts';
+import { type NodeEvent, planFor } from './plan-for.ts';
+import { handleReportOf } from './report.ts';
+import { nodeRunners } from './runners/index.ts';
+
+export async function handleEvent(event: DomainEvent, d: ActionDeps): Promise<HandleReport> {
+  switch (event.kind) {
+    case 'manual':
+      return onManual(event, d);
+    case 'asg-activity':
+    case 'alarm':
+    case 'ignored': {
+      d.metrics.addMetric(metricNames.eventsIgnored, 'Count', 1);
+      const summary =
+        event.kind === 'ignored' ? event.reason : `${event.kind}: no action configured for this kind yet`;
+      return { kind: event.kind, dedupKey: event.dedupKey, outcome: 'ignored', summary, actions: [] };
+    }
+    default:
+      return handleNodeEvent(event, d);
+  }
+}
+
+/** Observes and plans without running anything (what --dry-run prints). */
+export async function planEvent(
+  ev: NodeEvent,
+  d: ActionDeps,
+): Promise<{ observed: Observed; plan: NodePlan }> {
+  const capacity = capacityApi(d.aws.autoScaling);
+  const lifecycle = ev.kind === 'lifecycle-terminate' || ev.kind === 'lifecycle-launch' ? ev : undefined;
+  const [observed, hookTimeoutSeconds] = await Promise.all([
+    observe(
+      {
+        k8s: d.k8s,
+        resolver: d.resolver,
+        capacity,
+        clusterName: d.config.clusterName,
+        managedTag: d.config.managedTag,
+        now: d.now,
+      },
+      ev.instanceId,
+      {
+        capacity: ev.kind === 'spot-interruption',
+        ...(lifecycle ? { groupName: lifecycle.autoScalingGroupName } : {}),
+      },
+    ),
+    lifecycle
+      ? heartbeatTimeoutSeconds(
+          d.aws.autoScaling,
+          lifecycle.autoScalingGroupName,
+          lifecycle.lifecycleHookName,
+        ).catch(() => undefined)
+      : undefined,
+  ]);
+  if (hookTimeoutSeconds !== undefined) observed.hookTimeoutSeconds = hookTimeoutSeconds;
+  return { observed, plan: planFor(ev, observed, d.config) };
+}
+
+async function handleNodeEvent(ev: NodeEvent, d: ActionDeps): Promise<HandleReport> {
+  const { observed, plan } = await planEvent(ev, d);
+  if (plan.steps.length === 0) {
+    if (plan.outcome !== 'failed') d.metrics.addMetric(metricNames.eventsIgnored, 'Count', 1);
+    d.logger.info('nothing to do', { instanceId: ev.instanceId, because: plan.nothingBecause });
+  }
+  if (ev.kind === 'spot-interruption' && observed.instance) {
+    // The spot pool (type + AZ) as its own dimensions, so interruption-prone pools show up.
+    const pool = d.metrics.singleMetric();
+    pool.addDimension('InstanceType', observed.instance.instanceType);
+    pool.addDimension('AvailabilityZone', observed.instance.availabilityZone);
+    pool.addMetric(metricNames.interruptedSpotPool, 'Count', 1);
+  }
+  if (d.dryRun) d.logger.info('dry run: the plan', { plan: formatPlan(plan) });
+  const run = await executePlan(plan, nodeRunners, {
+    dryRun: d.dryRun,
+    now: d.now,
+    deps: d,
+    capacity: capacityApi(d.aws.autoScaling),
+    observed,
+  });
+  const report = handleReportOf(ev, plan, run);
+  const hook = run.steps.find((s) => s.kind === 'complete-hook');
+  if (hook?.status === 'failed' && (hook.data as { retry?: boolean } | undefined)?.retry) {
+    // Only a failed CompleteLifecycleAction is retried (SQS): the drain is a no-op the second time.
+    throw new Error(`${report.summary}; ${hook.detail}`);
+  }
+  return report;
+}
