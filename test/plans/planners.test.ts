@@ -20,7 +20,7 @@ function group(p: Partial<GroupInfo> = {}): GroupInfo {
     desiredCapacity: 2,
     availabilityZones: ['us-east-1a'],
     capacityRebalance: false,
-    tags: { 'spotguard.io/managed': 'true' },
+    tags: { [managedTag.key]: managedTag.value },
     instances: [
       { instanceId: 'i-0000000000000001', availabilityZone: 'us-east-1a', lifecycleState: 'InService' },
     ],
