@@ -274,7 +274,7 @@ const expected: Record<string, Expected[]> = {
       kind: 'alarm',
       instanceIds: [],
       time: '2026-11-21T10:10:00.000Z',
-      dedupKey: 'alarm:spotguard-interruption-storm:e5223303-8803-42da-a053-1e2138137d1b',
+      dedupKey: 'alarm:spotguard-interruption-storm:ALARM:2026-11-21T10:10:00.456Z',
       envelopes: ['eventbridge'],
       extra: { alarmName: 'spotguard-interruption-storm', state: 'ALARM', previousState: 'OK' },
     },
