@@ -96,6 +96,8 @@ function depsFor(rt: Runtime, ctx: InvocationContext): ActionDeps {
 async function handleOne(rt: Runtime, event: DomainEvent, deps: ActionDeps): Promise<HandleReport> {
   // Nothing to remember for ignored input and dry runs: no record, no lock.
   if (event.kind === 'ignored' || deps.dryRun) return handleEvent(event, deps);
+  // On-call requests are deduplicated only by an explicit requestId (a status is always fresh).
+  if (event.kind === 'manual' && !event.requestId) return handleEvent(event, deps);
   try {
     const result = await rt.handleOnce(event, deps);
     if (result.outcome === 'duplicate') {

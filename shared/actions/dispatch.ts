@@ -1,9 +1,11 @@
 // One domain event → the action for its kind. Everything here sees only domain types.
+
+import { onAlarm } from '../alarms/index.ts';
 import type { DomainEvent } from '../events/types.ts';
 import { metricNames } from '../observability.ts';
+import { onManual } from '../plans/manual.ts';
 import { onScheduledChange, onSpotInterruption, onStateChange } from './interruption.ts';
 import { onLifecycleLaunch, onLifecycleTerminate } from './lifecycle.ts';
-import { onManual } from './manual.ts';
 import { onRebalanceRecommendation } from './rebalance.ts';
 import { type ActionDeps, type HandleReport, report } from './types.ts';
 
@@ -23,9 +25,10 @@ export async function handleEvent(event: DomainEvent, d: ActionDeps): Promise<Ha
       return onScheduledChange(event, d);
     case 'manual':
       return onManual(event, d);
-    case 'asg-activity':
     case 'alarm':
-      // AZ rebalancing and alarm actions are not part of this release: recorded, not acted on.
+      return onAlarm(event, d);
+    case 'asg-activity':
+      // AZ rebalancing is not part of this release: recorded, not acted on.
       d.metrics.addMetric(metricNames.eventsIgnored, 'Count', 1);
       return report(
         { kind: event.kind, dedupKey: event.dedupKey },
