@@ -39,4 +39,19 @@ export const metricNames = {
   lifecycleCompleteFailed: 'LifecycleCompleteFailed',
   eventsIgnored: 'EventsIgnored',
   duplicateEvents: 'DuplicateEvents',
+  podsLeftAtDeadline: 'PodsLeftAtDeadline',
+  /** Per spot group and zone (dimensions AutoScalingGroupName, AvailabilityZone): the storm alarm's metric. */
+  spotInterruptions: 'SpotInterruptions',
+  /** Emitted by the lifecycle action when the hook had already ended by its timeout. */
+  lifecycleHookTimedOut: 'LifecycleHookTimedOut',
+  /** Emitted by the rebalancer after a run: node count difference between the fullest and emptiest zone. */
+  zoneSkewAfterRebalance: 'ZoneSkewAfterRebalance',
 } as const;
+
+/** One spot interruption of `group` in `zone`, as its own EMF line (its dimensions are its own). */
+export function recordSpotInterruption(m: Pick<Metrics, 'singleMetric'>, group: string, zone: string): void {
+  const one = m.singleMetric();
+  one.addDimension('AutoScalingGroupName', group);
+  one.addDimension('AvailabilityZone', zone);
+  one.addMetric(metricNames.spotInterruptions, MetricUnit.Count, 1);
+}

@@ -7,7 +7,7 @@ import { drainNode, uncordonNode } from '../drain/index.ts';
 import { ANNOTATION_COMING_BACK, ANNOTATION_CORDON_REASON } from '../drain/options.ts';
 import type { DrainReport } from '../drain/types.ts';
 import type { ScheduledChangeEvent, SpotInterruptionEvent, StateChangeEvent } from '../events/types.ts';
-import { metricNames } from '../observability.ts';
+import { metricNames, recordSpotInterruption } from '../observability.ts';
 import { drainOptions } from './drain-options.ts';
 import { resolveTarget } from './target.ts';
 import { type ActionDeps, type HandleReport, report } from './types.ts';
@@ -31,6 +31,8 @@ export async function onSpotInterruption(ev: SpotInterruptionEvent, d: ActionDep
     pool.addDimension('InstanceType', instance.instanceType);
     pool.addDimension('AvailabilityZone', instance.availabilityZone);
     pool.addMetric(metricNames.interruptedSpotPool, 'Count', 1);
+    if (instance.autoScalingGroupName)
+      recordSpotInterruption(d.metrics, instance.autoScalingGroupName, instance.availabilityZone);
   }
 
   // The drain cordons first thing; capacity is asked for at the same time, not after.
