@@ -128,7 +128,7 @@ describe('alarmAction function', () => {
         },
       ],
     });
-    const target = (rule.Properties?.Targets as { DeadLetterConfig?: unknown }[])[0]!;
+    const target = ((rule.Properties?.Targets ?? []) as { DeadLetterConfig?: unknown }[])[0]!;
     expect(target.DeadLetterConfig).toEqual({ Arn: { 'Fn::GetAtt': ['DirectDlq', 'Arn'] } });
     const fn = props('AlarmActionLambdaFunction');
     expect(fn.Timeout).toBe(900);
