@@ -75,7 +75,7 @@ export async function createRuntime(
   };
 }
 
-function depsFor(rt: Runtime, ctx: InvocationContext): ActionDeps {
+export function depsFor(rt: Runtime, ctx: InvocationContext): ActionDeps {
   return {
     config: rt.config,
     k8s: rt.k8s,

@@ -1,5 +1,6 @@
 // The simulator assembled: object store, Kubernetes API, controllers and kubelets, the AWS side
 // (Auto Scaling, EC2, EKS, STS, SQS on one endpoint, EventBridge bus) and an optional scenario.
+
 import { writeFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import {
@@ -10,6 +11,7 @@ import {
   type SimSqs,
   startAwsSide,
 } from './aws/index.ts';
+import type { SimLambdaFunctions } from './aws/lambda-api.ts';
 import { FaultInjector } from './faults.ts';
 import { createObject } from './k8s/api/crud.ts';
 import { RESOURCES } from './k8s/api/resources.ts';
@@ -82,6 +84,8 @@ export interface Simulator {
   events: Pick<EventBus, 'subscribe' | 'emitted'>;
   kubeRequests: RequestLog;
   awsRequests: AwsRequestLog;
+  /** Lambda Invoke on the AWS endpoint reaches the functions registered here. */
+  lambda: Pick<SimLambdaFunctions, 'register'>;
   scenario: Scenario | undefined;
   kubeConfig(): KubeConfig;
   awsClientConfig(): AwsClientConfig;
@@ -167,6 +171,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     events: awsSide.events,
     kubeRequests: kube.requests,
     awsRequests: awsSide.endpoint.requests,
+    lambda: awsSide.endpoint.lambda,
     scenario,
     kubeConfig() {
       const kc = new KubeConfig();

@@ -10,7 +10,7 @@ import { describeClusterGroups } from '../alarms/observe.ts';
 import { describeInstances } from '../aws/instances.ts';
 import { zonalPodsOnNode } from '../capacity/zonal.ts';
 import { drainNode, nodeDrainStatus, uncordonNode } from '../drain/index.ts';
-import type { DrainReport, DrainStatus, UncordonResult } from '../drain/types.ts';
+import type { DrainProgress, DrainReport, DrainStatus, UncordonResult } from '../drain/types.ts';
 import type { ManualEvent } from '../events/types.ts';
 import { annotateNode } from '../k8s/annotate.ts';
 import { isNotFound } from '../k8s/api-error.ts';
@@ -79,7 +79,7 @@ export async function observeManual(
   return observed;
 }
 
-export function manualRunners(d: ActionDeps): RunnerMap<ManualStep> {
+export function manualRunners(d: ActionDeps, onProgress?: (p: DrainProgress) => void): RunnerMap<ManualStep> {
   return {
     'record-request': async (s) => {
       await annotateNode(d.k8s, s.node, s.annotations);
@@ -97,12 +97,13 @@ export function manualRunners(d: ActionDeps): RunnerMap<ManualStep> {
       });
       return { status: 'done', detail: `event ${s.reason}` };
     },
-    drain: async (s) => {
+    drain: async (s, ctx) => {
       const drain = await drainNode(
         d.k8s,
         s.node,
-        drainOptions(d, {
+        drainOptions(ctx.dryRun ? { ...d, dryRun: true } : d, {
           reason: MANUAL_TAINT_REASON,
+          ...(onProgress ? { onProgress } : {}),
           force: s.force,
           deleteEmptyDirData: s.deleteEmptyDirData,
           ...(s.bypassPdb ? { evictionMode: 'delete' as const } : {}),
@@ -110,7 +111,11 @@ export function manualRunners(d: ActionDeps): RunnerMap<ManualStep> {
           ...(s.timeoutSeconds !== undefined ? { timeoutMs: s.timeoutSeconds * 1000 } : {}),
         }),
       );
-      return { status: drain.complete ? 'done' : 'failed', detail: drainSummary(drain), data: drain };
+      return {
+        status: drain.complete || drain.dryRun ? 'done' : 'failed',
+        detail: drainSummary(drain),
+        data: drain,
+      };
     },
     uncordon: async (s) => {
       const result = await uncordonNode(d.k8s, s.node, {

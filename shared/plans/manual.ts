@@ -4,6 +4,7 @@
 import type { V1Node } from '@kubernetes/client-node';
 import type { ActionDeps, HandleReport } from '../actions/types.ts';
 import { spotguardOwns } from '../drain/cordon.ts';
+import type { DrainProgress } from '../drain/types.ts';
 import type { ManualEvent } from '../events/types.ts';
 import { executePlan } from './execute.ts';
 import { type Caller, verifyCaller } from './manual-identity.ts';
@@ -162,13 +163,27 @@ export function planManual(ev: ManualEvent, o: ManualObserved, cfg: ManualConfig
   };
 }
 
-export async function onManual(ev: ManualEvent, d: ActionDeps, caller?: Caller): Promise<HandleReport> {
-  const who = caller ?? (await verifyCaller(ev.identityToken, d.config.region, ev.requestedBy));
+export async function onManual(
+  ev: ManualEvent,
+  d: ActionDeps,
+  caller?: Caller & { onProgress?: (p: DrainProgress) => void },
+): Promise<HandleReport> {
+  const who: Caller = caller
+    ? { principal: caller.principal, verified: caller.verified }
+    : await verifyCaller(ev.identityToken, d.config.region, ev.requestedBy);
   const observed = await observeManual(ev, d, who);
   if ('report' in observed) return observed.report;
   const plan = planManual(ev, observed, manualConfig());
   // status only reads: it runs in a dry run too
   const dryRun = ev.action !== 'status' && (d.dryRun || ev.dryRun);
-  const result = await executePlan(plan, manualRunners(d), { dryRun, now: d.now });
+  const runners = manualRunners(d, caller?.onProgress);
+  const result = await executePlan(plan, runners, { dryRun, now: d.now });
+  const drainStep = plan.steps.find((s) => s.kind === 'drain');
+  if (dryRun && drainStep) {
+    // the drain engine's own dry run reads only: which pods, in what order, with what grace, blocked by what
+    const preview = await runners.drain(drainStep, { dryRun: true, now: d.now }, new Map());
+    const rec = result.steps.find((s) => s.id === drainStep.id);
+    if (rec) rec.data = preview.data;
+  }
   return manualReport(ev, plan, result, who);
 }
