@@ -10,8 +10,12 @@ async function run(argv: string[]) {
   let stdout = '';
   let stderr = '';
   const io: CliIO = {
-    out: (t) => void (stdout += t),
-    err: (t) => void (stderr += t),
+    out: (t) => {
+      stdout += t;
+    },
+    err: (t) => {
+      stderr += t;
+    },
     readStdin: async () => '',
   };
   const code = await main(argv, io);
