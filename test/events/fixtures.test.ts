@@ -393,7 +393,10 @@ const malformed: Record<string, { path: string; message: string }> = {
     path: 'action',
     message: 'expected one of drain|uncordon|status, got "delete"',
   },
-  'alarm-action-bad-time.json': { path: 'time', message: 'expected a time like 2026-11-30T10:15:02.000+0000' },
+  'alarm-action-bad-time.json': {
+    path: 'time',
+    message: 'expected a time like 2026-11-30T10:15:02.000+0000',
+  },
   'alarm-bad-state.json': {
     path: 'detail.state.value',
     message: 'expected one of OK|ALARM|INSUFFICIENT_DATA, got "RED"',
