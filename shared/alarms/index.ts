@@ -1,6 +1,7 @@
 // The alarm action: observe → plan → execute → report. Called by the dispatch for `alarm` events.
 import type { ActionDeps, HandleReport } from '../actions/types.ts';
 import type { AlarmEvent } from '../events/types.ts';
+import { containerNotifier } from '../notify/webhook.ts';
 import { executePlan } from '../plans/execute.ts';
 import { loadAlarmConfig } from './config.ts';
 import { describeAllGroups, recentSpotInterruptions } from './observe.ts';
@@ -40,6 +41,18 @@ export async function onAlarm(ev: AlarmEvent, d: ActionDeps, rebalancer?: Rebala
     }),
     { dryRun: d.dryRun, now: d.now },
   );
+  const announced = plan.steps.find((s) => s.kind === 'announce');
+  if (announced && !d.dryRun) {
+    const notifier = containerNotifier((why) => d.logger.warn(why));
+    const kind = plan.refused ? 'refused' : ev.state === 'OK' ? 'return' : 'fallback';
+    notifier.notify({
+      kind,
+      title: `${ev.alarmName} ${ev.state}`,
+      text: announced.kind === 'announce' ? announced.message : '',
+      cluster: d.config.clusterName,
+    });
+    await notifier.flush(Math.min(2000, d.timeLeftMs()));
+  }
   const outcome = plan.refused
     ? 'refused'
     : plan.steps.length === 0

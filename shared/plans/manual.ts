@@ -6,6 +6,7 @@ import type { ActionDeps, HandleReport } from '../actions/types.ts';
 import { spotguardOwns } from '../drain/cordon.ts';
 import type { DrainProgress } from '../drain/types.ts';
 import type { ManualEvent } from '../events/types.ts';
+import { containerNotifier } from '../notify/webhook.ts';
 import { executePlan } from './execute.ts';
 import { type Caller, verifyCaller } from './manual-identity.ts';
 import { manualReport, manualRunners, observeManual } from './manual-runners.ts';
@@ -185,5 +186,18 @@ export async function onManual(
     const rec = result.steps.find((s) => s.id === drainStep.id);
     if (rec) rec.data = preview.data;
   }
-  return manualReport(ev, plan, result, who);
+  const report = manualReport(ev, plan, result, who);
+  if (!dryRun && report.drain) {
+    // after the drain, never before it: a slow webhook gets what time is left, at most 2 s
+    const notifier = containerNotifier((why) => d.logger.warn(why));
+    const missed = report.drain.deadlineMissed;
+    notifier.notify({
+      kind: missed ? 'deadline-missed' : 'drain',
+      title: `manual drain of ${report.nodeName}${missed ? ': DEADLINE MISSED' : ''}`,
+      text: `${report.summary}\nreason: ${ev.reason ?? ''}\nrequested by: ${who.principal}`,
+      ...(d.config.clusterName ? { cluster: d.config.clusterName } : {}),
+    });
+    await notifier.flush(Math.min(2000, d.timeLeftMs()));
+  }
+  return report;
 }

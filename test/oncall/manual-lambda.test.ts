@@ -1,5 +1,7 @@
 // The manual function through its real Lambda handler on the simulator: drain with an on-call
 // reason, uncordon, status, dry run, every safety refusal, and who asked (verified principal).
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HandleReport } from '../../shared/actions/types.ts';
 import { createEksToken } from '../../shared/k8s/eks-token.ts';
@@ -121,6 +123,45 @@ describe('manual drain through the Lambda handler', () => {
     expect(mine).toMatchObject({ unschedulable: true, cordonReason: 'manual' });
     expect(typeof (mine as { ageSeconds?: number }).ageSeconds).toBe('number');
   });
+});
+
+describe('webhook notification', () => {
+  it('a drain is announced to the webhook; a webhook that never answers does not fail or hold the drain', async () => {
+    const held: ServerResponse[] = [];
+    const bodies: string[] = [];
+    const hook = createServer((req, res) => {
+      let b = '';
+      req.on('data', (c) => {
+        b += c;
+      });
+      req.on('end', () => {
+        bodies.push(b);
+        held.push(res);
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    process.env.NOTIFY_WEBHOOK_URL = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/`;
+    process.env.NOTIFY_TIMEOUT_MS = '60000';
+    try {
+      const name = spotNodes()[3]!;
+      const r = await invoke({
+        action: 'drain',
+        node: name,
+        reason: 'INC-9: webhook check',
+        overrideSafety: true,
+        timeoutSeconds: 30,
+      });
+      expect(r.outcome, r.summary).toBe('handled');
+      expect(held.length).toBe(1); // still unanswered when the handler returned
+      expect(JSON.parse(bodies[0]!).text).toMatch(/manual drain of .*INC-9: webhook check/s);
+      await invoke({ action: 'uncordon', node: name });
+    } finally {
+      delete process.env.NOTIFY_WEBHOOK_URL;
+      delete process.env.NOTIFY_TIMEOUT_MS;
+      hook.closeAllConnections();
+      hook.close();
+    }
+  }, 60_000);
 });
 
 describe('uncordon', () => {
