@@ -114,6 +114,11 @@ describe('interruption storm ALARM → on-demand fallback', () => {
     expect(events.length).toBe(1);
     expect(events[0]!.message).toContain('us-east-1a');
     expect(metricTotal(e.emf, 'SpotFallbacks')).toBe(1);
+    // the storm alarm's metric: one EMF line per interruption, per spot group and zone
+    const lines = e.emf.filter((l) => typeof l.SpotInterruptions === 'number');
+    expect(
+      lines.filter((l) => l.AutoScalingGroupName === 'spot-a' && l.AvailabilityZone === 'us-east-1a'),
+    ).toHaveLength(2);
     await e.sim.waitFor(() => inService('od-a').length === 3, 30_000, 'on-demand instances in service');
   });
 
