@@ -44,8 +44,8 @@ export const metricNames = {
   spotInterruptions: 'SpotInterruptions',
   /** Emitted by the lifecycle action when the hook had already ended by its timeout. */
   lifecycleHookTimedOut: 'LifecycleHookTimedOut',
-  /** Emitted by the rebalancer after a run: node count difference between the fullest and emptiest zone. */
-  zoneSkewAfterRebalance: 'ZoneSkewAfterRebalance',
+  /** Emitted by the rebalancer (shared/rebalancer rebalancerMetrics.zoneSkew) after a run, per workload. */
+  workloadZoneSkew: 'WorkloadZoneSkew',
 } as const;
 
 /** One spot interruption of `group` in `zone`, as its own EMF line (its dimensions are its own). */

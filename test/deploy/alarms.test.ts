@@ -38,7 +38,7 @@ describe('alarms', () => {
     expect(expr('PodsLeftAtDeadlineAlarm')).toContain('SUM(PodsLeftAtDeadline)');
     expect(expr('LifecycleHookTimedOutAlarm')).toContain('SUM(LifecycleHookTimedOut)');
     expect(expr('InterruptionStormAlarm')).toMatch(/SUM\(SpotInterruptions\).*GROUP BY AutoScalingGroupName/);
-    expect(expr('ZoneSkewAlarm')).toContain('ZoneSkewAfterRebalance');
+    expect(expr('ZoneSkewAlarm')).toContain('MAX(WorkloadZoneSkew)');
   });
 
   it('every function has an errors alarm and every dead-letter queue a not-empty alarm', () => {
