@@ -426,7 +426,7 @@ describe('alarms and Kubernetes access', () => {
     ]);
     // the topic, and the alarm function (test/deploy/alarms.test.ts checks that part)
     for (const [id, alarm] of ofType('AWS::CloudWatch::Alarm')) {
-      expect((alarm.Properties?.AlarmActions as unknown[])[0], id).toEqual({
+      expect(((alarm.Properties?.AlarmActions ?? []) as unknown[])[0], id).toEqual({
         'Fn::If': ['HasAlarmTopic', '', { Ref: 'AWS::NoValue' }],
       });
     }
