@@ -41,4 +41,19 @@ export const metricNames = {
   duplicateEvents: 'DuplicateEvents',
   /** The idempotency store was unreachable or a record could not be written (never fails work). */
   idempotencyStoreDegraded: 'IdempotencyStoreDegraded',
+  podsLeftAtDeadline: 'PodsLeftAtDeadline',
+  /** Per spot group and zone (dimensions AutoScalingGroupName, AvailabilityZone): the storm alarm's metric. */
+  spotInterruptions: 'SpotInterruptions',
+  /** Emitted by the lifecycle action when the hook had already ended by its timeout. */
+  lifecycleHookTimedOut: 'LifecycleHookTimedOut',
+  /** Emitted by the rebalancer (shared/rebalancer rebalancerMetrics.zoneSkew) after a run, per workload. */
+  workloadZoneSkew: 'WorkloadZoneSkew',
 } as const;
+
+/** One spot interruption of `group` in `zone`, as its own EMF line (its dimensions are its own). */
+export function recordSpotInterruption(m: Pick<Metrics, 'singleMetric'>, group: string, zone: string): void {
+  const one = m.singleMetric();
+  one.addDimension('AutoScalingGroupName', group);
+  one.addDimension('AvailabilityZone', zone);
+  one.addMetric(metricNames.spotInterruptions, MetricUnit.Count, 1);
+}

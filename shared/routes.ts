@@ -94,6 +94,16 @@ export const routes: Route[] = [
     timeoutSeconds: 900,
     alsoAccepts: ['manual'],
   },
+  {
+    // CloudWatch alarms: spot fallback and its return (waits on terminate hooks), zone-skew rebalance.
+    // Also invoked directly by CloudWatch (Lambda alarm action), without EventBridge.
+    functionName: 'alarm-action',
+    serverlessName: 'alarmAction',
+    sources: ['aws.cloudwatch'],
+    detailTypes: ['CloudWatch Alarm State Change'],
+    delivery: 'direct',
+    timeoutSeconds: 900,
+  },
 ];
 
 export function routeFor(source: string, detailType: string): Route | undefined {

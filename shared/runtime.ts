@@ -131,7 +131,7 @@ function holderContext(ctx: InvocationContext): Context {
   };
 }
 
-function depsFor(rt: Runtime, ctx: InvocationContext): ActionDeps {
+export function depsFor(rt: Runtime, ctx: InvocationContext): ActionDeps {
   return {
     config: rt.config,
     k8s: rt.k8s,
@@ -155,6 +155,8 @@ async function handleOne(rt: Runtime, event: DomainEvent, deps: ActionDeps): Pro
   // The instance → node lookup is a read: it runs while the idempotency record is written, so the
   // cordon does not wait for the record (bench/cordon-path.ts). The action reuses the answer.
   if (event.kind === 'spot-interruption') deps.resolver.resolve(event.instanceId).catch(() => undefined);
+  // On-call requests are deduplicated only by an explicit requestId (a status is always fresh).
+  if (event.kind === 'manual' && !event.requestId) return handleEvent(event, deps);
   try {
     const result = await rt.handleOnce(event, deps);
     if (result.outcome === 'duplicate') {

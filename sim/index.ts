@@ -1,5 +1,6 @@
 // The simulator assembled: object store, Kubernetes API, controllers and kubelets, the AWS side
 // (Auto Scaling, EC2, EKS, STS, SQS on one endpoint, EventBridge bus) and an optional scenario.
+
 import { writeFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import {
@@ -10,6 +11,7 @@ import {
   type SimSqs,
   startAwsSide,
 } from './aws/index.ts';
+import type { SimLambdaFunctions } from './aws/lambda-api.ts';
 import type { ThrottleRates } from './aws/throttle.ts';
 import { FaultInjector } from './faults.ts';
 import { createObject } from './k8s/api/crud.ts';
@@ -91,6 +93,8 @@ export interface Simulator {
   awsRequests: AwsRequestLog;
   /** throttling errors the AWS side sent, per bucket (empty when throttling is off) */
   awsThrottled: ReadonlyMap<string, number>;
+  /** Lambda Invoke on the AWS endpoint reaches the functions registered here. */
+  lambda: Pick<SimLambdaFunctions, 'register'>;
   scenario: Scenario | undefined;
   kubeConfig(): KubeConfig;
   awsClientConfig(): AwsClientConfig;
@@ -180,6 +184,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     kubeInflight: kube.inflight,
     awsRequests: awsSide.endpoint.requests,
     awsThrottled: awsSide.endpoint.throttle?.throttled ?? new Map(),
+    lambda: awsSide.endpoint.lambda,
     scenario,
     kubeConfig() {
       const kc = new KubeConfig();

@@ -48,7 +48,8 @@ export function registerHandleCommand(program: Command): void {
           `${JSON.stringify({ reports: result.reports, batchItemFailures: result.batchItemFailures }, null, 2)}\n`,
         );
         const failed =
-          result.reports.some((r) => r.outcome === 'failed') || (result.batchItemFailures?.length ?? 0) > 0;
+          result.reports.some((r) => r.outcome === 'failed' || r.outcome === 'refused') ||
+          (result.batchItemFailures?.length ?? 0) > 0;
         if (failed) setExitCode(cmd, EXIT_FAILURE);
       },
     );

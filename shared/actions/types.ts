@@ -35,6 +35,8 @@ export type Outcome =
   | 'duplicate'
   /** A lifecycle drain or launch wait that outlasts this invocation was re-queued. */
   | 'continued'
+  /** A safety rule said no (reported with the rule; nothing was changed). */
+  | 'refused'
   | 'failed';
 
 export interface LifecycleOutcome {

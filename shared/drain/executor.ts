@@ -365,6 +365,9 @@ async function finish(
   options.metrics?.addMetric('PodsEvicted', MetricUnit.Count, evicted);
   options.metrics?.addMetric('PodsBlockedByPdb', MetricUnit.Count, blocked);
   options.metrics?.addMetric('DeadlineMissed', MetricUnit.Count, deadlineMissed ? 1 : 0);
+  // how many pods the instance took with it (the PodsLeftAtDeadline alarm)
+  const left = result.pods.filter((p) => p.outcome !== 'evicted' && p.outcome !== 'skipped').length;
+  options.metrics?.addMetric('PodsLeftAtDeadline', MetricUnit.Count, deadlineMissed ? left : 0);
   options.onProgress?.({
     phase: 'done',
     podsLeft: result.pods.filter((p) => p.outcome !== 'evicted' && p.outcome !== 'skipped').length,

@@ -3,6 +3,7 @@
 // `ignored` event (one parser per message kind, unknown kinds are a no-op — as Karpenter does).
 import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
 import { z } from 'zod';
+import { AlarmDataSchema, alarmFields } from './alarm.ts';
 import { type EventContext, type EventMeta, optional } from './context.ts';
 import { check, EventParseError, joinPath } from './errors.ts';
 import {
@@ -266,25 +267,15 @@ function affectedInstanceIds(entityValues: string[], resources: string[], detail
 
 // --- aws.cloudwatch ------------------------------------------------------------------------
 
-const alarmState = z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']);
-
-register(
-  'aws.cloudwatch',
-  'CloudWatch Alarm State Change',
-  z.object({
-    alarmName: boundedName,
-    state: z.object({ value: alarmState, reason: boundedText().optional() }),
-    previousState: z.object({ value: alarmState }).optional(),
-  }),
-  (d, event, meta) => [
+register('aws.cloudwatch', 'CloudWatch Alarm State Change', AlarmDataSchema, (d, event, meta) => {
+  const fields = alarmFields(d);
+  return [
     {
-      kind: 'alarm',
-      instanceIds: [],
-      alarmName: d.alarmName,
-      state: d.state.value,
-      ...optional({ previousState: d.previousState?.value, reason: d.state.reason }),
-      dedupKey: `alarm:${d.alarmName}:${event.id}`,
+      ...fields,
+      alarmArn: event.resources[0] ?? '',
+      // the same key as the direct alarm action of the same transition: delivered both ways, handled once
+      dedupKey: `alarm:${d.alarmName}:${fields.state}:${fields.stateTime ?? event.time}`,
       ...meta,
     },
-  ],
-);
+  ];
+});

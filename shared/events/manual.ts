@@ -1,7 +1,7 @@
 // Manual payloads (on-call engineers through the CLI, the manual Lambda, or a message on the
 // queue). Unlike AWS events these are typed by people, so unknown fields are rejected: a typo such
 // as "dryrun" must not turn a dry run into a real drain.
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { type EventContext, optional } from './context.ts';
 import { check, EventParseError, joinPath } from './errors.ts';
@@ -13,9 +13,18 @@ export const ManualPayloadSchema = z.strictObject({
   action: z.enum(['drain', 'uncordon', 'status']),
   node: nodeName.optional(),
   instanceId: instanceId.optional(),
-  reason: boundedText().optional(),
-  /** Free text for the record: not an identity (nothing is allowed or refused because of it). */
+  /** Free text as on-call types it ("INC-4711: disk pressure"); the taint key stays spotguard's own. */
+  reason: boundedText(1024).optional(),
+  /** Free text, kept next to the verified principal; never trusted as the principal. */
   requestedBy: boundedText(256).optional(),
+  /** uncordon: only if spotguard cordoned for exactly this reason (no filter when absent). */
+  onlyIfReason: boundedText(1024).optional(),
+  /** drain: evictions bypass PodDisruptionBudgets (delete instead of evict). Loud in every report. */
+  bypassPdb: z.boolean().default(false),
+  /** Drain despite a safety refusal (last node of a zone with zonal volumes, too much cordoned, other cluster). */
+  overrideSafety: z.boolean().default(false),
+  /** Presigned STS GetCallerIdentity URL (k8s-aws-v1. token form): proves who asked. */
+  identityToken: boundedText(4096).optional(),
   /** Makes two otherwise identical requests distinct (and a retry of one request the same). */
   requestId: boundedName.optional(),
   dryRun: z.boolean().default(false),
@@ -28,7 +37,9 @@ export type ManualPayload = z.input<typeof ManualPayloadSchema>;
 
 export function parseManual(value: unknown, ctx: EventContext): ManualEvent {
   const p = check(ManualPayloadSchema, value, ctx.path);
-  if ((p.node === undefined) === (p.instanceId === undefined)) {
+  // `status` with no node: every node spotguard is working on
+  const none = p.node === undefined && p.instanceId === undefined;
+  if ((p.node === undefined) === (p.instanceId === undefined) && !(none && p.action === 'status')) {
     const got = p.node === undefined ? 'neither' : 'both';
     throw EventParseError.at(
       joinPath(ctx.path, 'node|instanceId'),
@@ -51,15 +62,21 @@ export function parseManual(value: unknown, ctx: EventContext): ManualEvent {
       reason: p.reason,
       requestedBy: p.requestedBy,
       requestId: p.requestId,
+      onlyIfReason: p.onlyIfReason,
+      identityToken: p.identityToken,
       gracePeriodSeconds: p.gracePeriodSeconds,
       timeoutSeconds: p.timeoutSeconds,
       recordId: ctx.recordId,
     }),
     dryRun: p.dryRun,
     force: p.force,
+    bypassPdb: p.bypassPdb,
+    overrideSafety: p.overrideSafety,
     deleteEmptyDirData: p.deleteEmptyDirData,
     time: new Date().toISOString(),
-    dedupKey: `manual:${hashPayload(p)}`,
+    // Only an explicit requestId makes two requests "the same": without one every request is new
+    // (a second status or uncordon must be answered afresh, not from the idempotency cache).
+    dedupKey: `manual:${hashPayload(p.requestId ? { ...p, identityToken: undefined } : { ...p, nonce: randomUUID() })}`,
     envelopes: [...ctx.envelopes, 'direct'],
   };
 }

@@ -5,6 +5,7 @@
 // envelope helpers are not used because they stop at the first bad record and drop the field path.
 import { SnsRecordSchema, SnsSqsNotificationSchema } from '@aws-lambda-powertools/parser/schemas/sns';
 import { SqsRecordSchema } from '@aws-lambda-powertools/parser/schemas/sqs';
+import { parseAlarmAction } from './alarm.ts';
 import type { EventContext } from './context.ts';
 import { parseContinuation } from './continuation.ts';
 import { check, describeValue, displayPath, EventParseError, joinPath, ROOT_PATH } from './errors.ts';
@@ -109,6 +110,7 @@ function parseObject(value: unknown, ctx: EventContext): DomainEvent[] {
   }
   if ('Records' in value) return parseRecords(value, ctx);
   if (value.Type === 'Notification' && 'Message' in value) return parseSnsNotification(value, ctx);
+  if (value.source === 'aws.cloudwatch' && 'alarmData' in value) return [parseAlarmAction(value, ctx)];
   if ('detail-type' in value || ('source' in value && 'detail' in value)) return parseEventBridge(value, ctx);
   if (value.Event === 'autoscaling:TEST_NOTIFICATION') return [parseTestNotification(value, ctx)];
   if ('LifecycleTransition' in value || value.Service === 'AWS Auto Scaling')

@@ -114,6 +114,11 @@ export interface AlarmEvent extends EventBase {
   state: AlarmState;
   previousState?: AlarmState;
   reason?: string;
+  /** When the alarm entered `state` (state.timestamp): orders out-of-order deliveries. */
+  stateTime?: string;
+  alarmArn?: string;
+  /** Metric dimensions of the alarm's configuration (e.g. AutoScalingGroupName of a per-group alarm). */
+  dimensions?: Record<string, string>;
 }
 
 export type ManualAction = 'drain' | 'uncordon' | 'status';
@@ -121,7 +126,7 @@ export type ManualAction = 'drain' | 'uncordon' | 'status';
 export interface ManualEvent extends EventBase {
   kind: 'manual';
   action: ManualAction;
-  /** Exactly one of nodeName / instanceId is set. */
+  /** At most one of nodeName / instanceId is set (none: status of every node spotguard works on). */
   nodeName?: string;
   instanceId?: string;
   /** Required for drain: recorded on the node and in every Kubernetes Event. */
@@ -129,6 +134,14 @@ export interface ManualEvent extends EventBase {
   requestedBy?: string;
   /** Caller-chosen id: part of the dedupKey, so a retry of one request dedupes and two requests do not. */
   requestId?: string;
+  /** uncordon: an explicit reason filter (only spotguard's cordon for this reason is undone). */
+  onlyIfReason?: string;
+  /** drain: bypass PodDisruptionBudgets (explicit, loud). */
+  bypassPdb: boolean;
+  /** Act despite a safety refusal. */
+  overrideSafety: boolean;
+  /** Presigned GetCallerIdentity URL as a k8s-aws-v1 token: replayed to learn the caller. */
+  identityToken?: string;
   dryRun: boolean;
   force: boolean;
   deleteEmptyDirData: boolean;

@@ -1,14 +1,16 @@
 // One domain event → observe once → its plan → the one executor → the report.
 
-import { onManual } from '../actions/manual.ts';
 import type { ActionDeps, HandleReport } from '../actions/types.ts';
+import { onAlarm, type Rebalancer } from '../alarms/index.ts';
 import { heartbeatTimeoutSeconds } from '../aws/autoscaling.ts';
 import { capacityApi } from '../capacity/api.ts';
 import type { DomainEvent } from '../events/types.ts';
-import { metricNames } from '../observability.ts';
+import { metricNames, recordSpotInterruption } from '../observability.ts';
 import { type Observed, observe } from '../observe.ts';
+import { runRebalancer } from '../rebalancer/run.ts';
 import type { NodePlan } from './common.ts';
 import { executePlan, formatPlan } from './execute.ts';
+import { onManual } from './manual.ts';
 import { type NodeEvent, planFor } from './plan-for.ts';
 import { handleReportOf } from './report.ts';
 import { nodeRunners } from './runners/index.ts';
@@ -17,8 +19,9 @@ export async function handleEvent(event: DomainEvent, d: ActionDeps): Promise<Ha
   switch (event.kind) {
     case 'manual':
       return onManual(event, d);
-    case 'asg-activity':
     case 'alarm':
+      return onAlarm(event, d, rebalancerFor(d));
+    case 'asg-activity':
     case 'ignored': {
       d.metrics.addMetric(metricNames.eventsIgnored, 'Count', 1);
       const summary =
@@ -28,6 +31,19 @@ export async function handleEvent(event: DomainEvent, d: ActionDeps): Promise<Ha
     default:
       return handleNodeEvent(event, d);
   }
+}
+
+/** The zone-skew alarm's action: one rebalancer run (its own cooldown and drain checks apply). */
+function rebalancerFor(d: ActionDeps): Rebalancer {
+  return {
+    run: async ({ dryRun }) => {
+      const r = await runRebalancer(
+        { k8s: d.k8s, namespace: d.config.namespace, metrics: d.metrics, logger: d.logger },
+        { trigger: 'alarm', dryRun },
+      );
+      return { summary: r.nothingBecause ?? `${r.evictions} evictions over ${r.workloads.length} workloads` };
+    },
+  };
 }
 
 /** Observes and plans without running anything (what --dry-run prints). */
@@ -77,6 +93,9 @@ async function handleNodeEvent(ev: NodeEvent, d: ActionDeps): Promise<HandleRepo
     pool.addDimension('InstanceType', observed.instance.instanceType);
     pool.addDimension('AvailabilityZone', observed.instance.availabilityZone);
     pool.addMetric(metricNames.interruptedSpotPool, 'Count', 1);
+    // Per group and zone: the metric the interruption-storm alarm (→ spot fallback) watches.
+    const group = observed.instance.autoScalingGroupName;
+    if (group) recordSpotInterruption(d.metrics, group, observed.instance.availabilityZone);
   }
   if (d.dryRun) d.logger.info('dry run: the plan', { plan: formatPlan(plan) });
   const run = await executePlan(plan, nodeRunners, {

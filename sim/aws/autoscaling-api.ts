@@ -67,6 +67,14 @@ const handlers: Record<string, Handler> = {
     });
     return undefined;
   },
+  DeleteTags(cloud, params) {
+    for (const t of groupTags(cloud, params)) {
+      const group = cloud.group(t.group)!;
+      delete group.tags[t.key];
+      group.propagateAtLaunch.delete(t.key);
+    }
+    return undefined;
+  },
   DetachInstances(cloud, params) {
     const activities = cloud.detachInstances(
       required(params, 'AutoScalingGroupName'),
@@ -340,6 +348,22 @@ function activityXml(a: ActivityRecord): string {
     leaf('Progress', a.progress) +
     leaf('Details', a.details)
   );
+}
+
+/** Tags.member.N of CreateOrUpdateTags / DeleteTags, validated as Auto Scaling does. */
+function groupTags(cloud: SimAws, params: QueryParams) {
+  return queryStructList(params, 'Tags').map((t) => {
+    const group = t.get('ResourceId') ?? '';
+    const key = t.get('Key') ?? '';
+    const value = t.get('Value');
+    if (t.get('ResourceType') !== 'auto-scaling-group')
+      throw new AwsError('ValidationError', `Invalid resource type: ${t.get('ResourceType') ?? 'null'}`);
+    if (!cloud.group(group))
+      throw new AwsError('ValidationError', `AutoScalingGroup name not found - ${group}`);
+    if (key.length < 1 || key.length > 128 || (value?.length ?? 0) > 256)
+      throw new AwsError('ValidationError', 'Tag key must be 1-128 characters and its value at most 256');
+    return { group, key, value };
+  });
 }
 
 function actionRef(params: QueryParams) {

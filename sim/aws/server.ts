@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { AUTOSCALING_XMLNS, handleAutoScaling } from './autoscaling-api.ts';
 import type { SimAws } from './cloud.ts';
 import { EC2_XMLNS, handleEc2 } from './ec2-api.ts';
+import { SimLambdaFunctions } from './lambda-api.ts';
 import { handleSqs, type SimSqs, SQS_QUERY_ERROR_CODES } from './sqs.ts';
 import {
   callerIdentityXml,
@@ -33,7 +34,7 @@ import {
 
 const TIMEOUT_FAULT_MS = 30_000;
 
-export type AwsService = 'autoscaling' | 'ec2' | 'eks' | 'sts' | 'sqs';
+export type AwsService = 'autoscaling' | 'ec2' | 'eks' | 'sts' | 'sqs' | 'lambda';
 
 /** What sim/faults.ts's FaultInjector.decide returns (structurally). */
 export interface FaultDecision {
@@ -96,6 +97,8 @@ export interface AwsEndpoint {
   requests: AwsRequestLog;
   /** undefined when throttling is off */
   throttle: AccountThrottle | undefined;
+  /** Functions `Invoke` reaches (register them: the simulator runs no Lambda of its own). */
+  lambda: SimLambdaFunctions;
   stop(): Promise<void>;
 }
 
@@ -112,8 +115,9 @@ interface ParsedRequest {
 export async function startAwsEndpoint(opts: AwsEndpointOptions): Promise<AwsEndpoint> {
   const requests = new AwsRequestLog();
   const throttle = opts.throttle === false ? undefined : new AccountThrottle(opts.throttle);
+  const lambda = new SimLambdaFunctions(opts.cluster.region);
   const server = createServer((req, res) => {
-    handle(opts, requests, throttle, req, res).catch((error: unknown) => {
+    handle({ ...opts, lambda }, requests, throttle, req, res).catch((error: unknown) => {
       if (!res.headersSent) send(res, jsonResponse({ message: String(error) }, newRequestId(), 500));
       else res.destroy();
     });
@@ -131,6 +135,7 @@ export async function startAwsEndpoint(opts: AwsEndpointOptions): Promise<AwsEnd
     port,
     requests,
     throttle,
+    lambda,
     stop: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -140,7 +145,7 @@ export async function startAwsEndpoint(opts: AwsEndpointOptions): Promise<AwsEnd
 }
 
 async function handle(
-  opts: AwsEndpointOptions,
+  opts: AwsEndpointOptions & { lambda: SimLambdaFunctions },
   requests: AwsRequestLog,
   throttle: AccountThrottle | undefined,
   req: IncomingMessage,
@@ -183,7 +188,7 @@ function parseRequest(req: IncomingMessage, body: string): ParsedRequest {
     scope ?? (String(req.headers['x-amz-target'] ?? '').startsWith('AmazonSQS.') ? 'sqs' : undefined);
   if (!service)
     throw new Error('Missing Authentication Token: no SigV4 Authorization header or X-Amz-Credential');
-  if (!['autoscaling', 'ec2', 'eks', 'sts', 'sqs'].includes(service)) {
+  if (!['autoscaling', 'ec2', 'eks', 'sts', 'sqs', 'lambda'].includes(service)) {
     throw new Error(`The simulator does not serve AWS service '${service}'`);
   }
   const method = req.method ?? 'GET';
@@ -191,6 +196,7 @@ function parseRequest(req: IncomingMessage, body: string): ParsedRequest {
   let action: string;
   if (service === 'sqs') action = String(req.headers['x-amz-target'] ?? '').replace(/^AmazonSQS\./, '');
   else if (service === 'eks') action = eksActionOf(method, url.pathname);
+  else if (service === 'lambda') action = 'Invoke';
   else action = form.get('Action') ?? 'Unknown';
   return {
     service: service as AwsService,
@@ -219,7 +225,7 @@ function credentialScope(
 }
 
 async function dispatch(
-  opts: AwsEndpointOptions,
+  opts: AwsEndpointOptions & { lambda: SimLambdaFunctions },
   req: ParsedRequest,
   requestId: string,
 ): Promise<WireResponse> {
@@ -239,6 +245,8 @@ async function dispatch(
       return handleEks(opts.cluster, req.method, req.path, requestId);
     case 'sts':
       return stsResponse(req, requestId);
+    case 'lambda':
+      return opts.lambda.invoke(req.path, req.headers, req.body, requestId);
     case 'sqs': {
       const input = req.body ? JSON.parse(req.body) : {};
       return jsonResponse(await handleSqs(opts.sqs, req.action, input), requestId);
@@ -273,6 +281,7 @@ function errorResponse(service: AwsService, error: AwsError, requestId: string):
       return queryError(error, STS_XMLNS, requestId);
     case 'ec2':
       return ec2Error(error, requestId);
+    case 'lambda':
     case 'eks': {
       const response = jsonResponse({ message: error.message }, requestId, error.status);
       response.headers['x-amzn-errortype'] = error.code;
@@ -317,6 +326,7 @@ function failureCode(service: AwsService, status: number): string {
 }
 
 const THROTTLING: Record<AwsService, [code: string, status: number]> = {
+  lambda: ['TooManyRequestsException', 429],
   autoscaling: ['Throttling', 400],
   ec2: ['RequestLimitExceeded', 400],
   sts: ['Throttling', 503],

@@ -45,8 +45,9 @@ function jsonLines(stdout: string): Record<string, unknown>[] {
 /** Manual payloads are stamped with the parse time; everything else must match exactly. */
 function withoutManualTime(line: Record<string, unknown>): Record<string, unknown> {
   if (line.kind !== 'manual') return line;
-  const { time: _time, ...rest } = line;
-  return rest;
+  const { time: _time, dedupKey, ...rest } = line;
+  // without a requestId every manual request is a new one (its key is unique by design)
+  return line.requestId ? { ...rest, dedupKey } : rest;
 }
 
 describe('spotguard parse (in-process main)', () => {

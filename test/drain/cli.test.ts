@@ -32,6 +32,8 @@ async function run(argv: string[]) {
 }
 
 beforeEach(async () => {
+  // one- and two-node clusters: the cordoned-share refusal (test/oncall) would refuse every drain
+  process.env.MANUAL_MAX_CORDONED_SHARE = '1';
   sim = await startCluster();
   addNode(sim.store, NODE);
   addDeployment(sim.store, 'web', { replicas: 3 });
@@ -112,12 +114,14 @@ describe('spotguard drain CLI', () => {
     expect(drained.stdout).toMatch(/default\/web-\S+\s+evicted/);
     expect(drained.stdout).toContain(`node ${NODE}: drain complete`);
 
-    const status = await run(['status', NODE, '--kubeconfig', sim.kubeconfigPath]);
-    expect(JSON.parse(status.stdout)).toMatchObject({
+    const status = await run(['status', NODE, '--output', 'json', '--kubeconfig', sim.kubeconfigPath]);
+    // the taint key is spotguard's own (manual); the operator's words are the manual reason
+    expect(JSON.parse(status.stdout).manualStatus.nodes[0]).toMatchObject({
       unschedulable: true,
       cordonedBy: 'spotguard',
-      cordonReason: 'maintenance',
-      spotguardTaints: ['spotguard.io/maintenance:NoSchedule'],
+      cordonReason: 'manual',
+      manualReason: 'maintenance',
+      spotguardTaints: ['spotguard.io/manual:NoSchedule'],
       lease: { expired: true, outcome: 'complete' },
       podsToEvict: 0,
     });

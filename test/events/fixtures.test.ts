@@ -274,9 +274,35 @@ const expected: Record<string, Expected[]> = {
       kind: 'alarm',
       instanceIds: [],
       time: '2026-11-21T10:10:00.000Z',
-      dedupKey: 'alarm:spotguard-interruption-storm:e5223303-8803-42da-a053-1e2138137d1b',
+      dedupKey: 'alarm:spotguard-interruption-storm:ALARM:2026-11-21T10:10:00.456Z',
       envelopes: ['eventbridge'],
       extra: { alarmName: 'spotguard-interruption-storm', state: 'ALARM', previousState: 'OK' },
+    },
+  ],
+  'alarm-action-direct.json': [
+    {
+      kind: 'alarm',
+      instanceIds: [],
+      time: '2026-11-30T10:15:02.000Z',
+      dedupKey: 'alarm:spotguard-prod-interruption-storm:ALARM:2026-11-30T10:15:02.000Z',
+      envelopes: ['direct'],
+      extra: {
+        alarmName: 'spotguard-prod-interruption-storm',
+        state: 'ALARM',
+        previousState: 'OK',
+        stateTime: '2026-11-30T10:15:02.000Z',
+        account: '123456789012',
+        region: 'eu-west-1',
+      },
+    },
+  ],
+  'manual-status.json': [
+    {
+      kind: 'manual',
+      instanceIds: [],
+      dedupKey: /^manual:[0-9a-f]{32}$/,
+      envelopes: ['direct'],
+      extra: { action: 'status', dryRun: false },
     },
   ],
   'manual-drain.json': [
@@ -366,6 +392,10 @@ const malformed: Record<string, { path: string; message: string }> = {
   'manual-bad-action.json': {
     path: 'action',
     message: 'expected one of drain|uncordon|status, got "delete"',
+  },
+  'alarm-action-bad-time.json': {
+    path: 'time',
+    message: 'expected a time like 2026-11-30T10:15:02.000+0000',
   },
   'alarm-bad-state.json': {
     path: 'detail.state.value',

@@ -223,7 +223,7 @@ describe('manual payloads', () => {
     });
   });
 
-  it('dedupKey ignores key order and spelled-out defaults, but not requestId or content', () => {
+  it('dedupKey: only an explicit requestId dedupes (ignoring key order and spelled-out defaults)', () => {
     const key = (p: object) => only(parse(p)).dedupKey;
     const reordered = {
       reason: 'INC-1',
@@ -231,15 +231,19 @@ describe('manual payloads', () => {
       action: 'drain',
       spotguard: 'manual',
       dryRun: false,
+      requestId: 'a',
     };
-    expect(key(reordered)).toBe(key(drain));
+    expect(key(reordered)).toBe(key({ ...drain, requestId: 'a' }));
+    // without a requestId two identical requests are two requests (a status is never answered from a cache)
+    expect(key(drain)).not.toBe(key(drain));
     expect(key({ ...drain, requestId: 'a' })).not.toBe(key({ ...drain, requestId: 'b' }));
     expect(key({ ...drain, requestId: 'a' })).toBe(key({ ...drain, requestId: 'a' }));
-    expect(key({ ...drain, dryRun: true })).not.toBe(key(drain));
+    expect(key({ ...drain, requestId: 'a', dryRun: true })).not.toBe(key({ ...drain, requestId: 'a' }));
   });
 
   it('the same payload via SQS dedupes with the direct one', () => {
-    expect(only(parse(sqs(drain))).dedupKey).toBe(only(parse(drain)).dedupKey);
+    const once = { ...drain, requestId: 'r-1' };
+    expect(only(parse(sqs(once))).dedupKey).toBe(only(parse(once)).dedupKey);
   });
 
   it('checks numbers: grace period ≥ 0, timeout > 0, integers', () => {
