@@ -1,7 +1,8 @@
 // The simulator assembled: object store, Kubernetes API, controllers and kubelets, the AWS side
 // (Auto Scaling, EC2, EKS, STS, SQS on one endpoint, EventBridge bus) and an optional scenario.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
 import {
   type AwsRequestLog,
   type EventBus,
@@ -129,6 +130,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
 
   const applyManifests = (objs: KObject[]) => applyToStore(store, objs);
   if (scenario) applyManifests(scenario.workloads as KObject[]);
+  // what a deployed spotguard has: its namespace and RBAC objects (infra/rbac.yaml), unless the scenario brought them
+  applyManifests(spotguardInstallation().filter((o) => !existsIn(store, o)));
   // before the controllers start, so they adopt the running pods instead of scheduling them
   prewarmDeployments(store);
 
@@ -232,6 +235,19 @@ function groupSpecFromScenario(g: ScenarioNodeGroup): GroupSpec {
       ...(h.notificationMetadata !== undefined ? { notificationMetadata: h.notificationMetadata } : {}),
     })),
   };
+}
+
+function existsIn(store: Store, obj: KObject): boolean {
+  const type = RESOURCES.find((t) => t.kind === obj.kind);
+  return (
+    !!type &&
+    !!store.get(type.storeKey, type.namespaced ? obj.metadata.namespace : undefined, obj.metadata.name)
+  );
+}
+
+function spotguardInstallation(): KObject[] {
+  const text = readFileSync(new URL('../infra/rbac.yaml', import.meta.url), 'utf8');
+  return parseAllDocuments(text).map((d) => d.toJSON() as KObject);
 }
 
 /** Creates manifests as the API server would (defaults, namespace checks): namespaces and classes first. */

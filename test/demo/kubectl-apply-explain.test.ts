@@ -97,3 +97,28 @@ it('kubectl explain deployment.spec (OpenAPI v3) and the v2 rendering', async ()
   expect(v2.stderr).toBe('');
   expect(v2.stdout).toMatch(/FIELD:\s+maxUnavailable <string>/);
 });
+
+it('a bare spotguard sim has what a deployed spotguard has: its namespace and infra/rbac.yaml', async () => {
+  const got = await kubectl(
+    'get',
+    'namespace/spotguard',
+    'clusterrole/spotguard',
+    'clusterrolebinding/spotguard',
+    'role/spotguard',
+    'rolebinding/spotguard',
+    '-n',
+    'spotguard',
+    '-o',
+    'name',
+  );
+  expect(got.stderr).toBe('');
+  expect(got.stdout.trim().split('\n')).toEqual([
+    'namespace/spotguard',
+    'clusterrole.rbac.authorization.k8s.io/spotguard',
+    'clusterrolebinding.rbac.authorization.k8s.io/spotguard',
+    'role.rbac.authorization.k8s.io/spotguard',
+    'rolebinding.rbac.authorization.k8s.io/spotguard',
+  ]);
+  const verbs = await kubectl('get', 'clusterrole', 'spotguard', '-o', 'jsonpath={.rules[2].resources}');
+  expect(verbs.stdout).toContain('pods/eviction');
+});
