@@ -3,6 +3,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
+import type { EventInput } from './aws/events.ts';
 import {
   type AwsRequestLog,
   type EventBus,
@@ -11,6 +12,7 @@ import {
   type SimSqs,
   startAwsSide,
 } from './aws/index.ts';
+import { alarmStateChange, scheduledEvent } from './aws/scenario-events.ts';
 import { FaultInjector } from './faults.ts';
 import { createObject } from './k8s/api/crud.ts';
 import { RESOURCES } from './k8s/api/resources.ts';
@@ -20,6 +22,7 @@ import { type KObject, Store } from './k8s/store.ts';
 import { prewarmDeployments } from './prewarm.ts';
 import {
   durationMs,
+  expandEvents,
   hookTransition,
   loadScenario,
   parseScenario,
@@ -58,6 +61,10 @@ export interface SimulatorOptions {
   scenario?: ScenarioInput | string;
   /** write the kubeconfig here once the API answers */
   kubeconfigOut?: string;
+  /** scenario time compression: event times are divided by this (default 1) */
+  speed?: number;
+  /** seeds the scenario's storms (which moment each interruption lands; default 1) */
+  seed?: number;
   /** called when a scenario event cannot be carried out (default: console.error) */
   onScenarioError?: (error: Error, event: ScenarioEvent) => void;
 }
@@ -144,9 +151,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const onScenarioError =
     opts.onScenarioError ??
     ((error, event) => console.error(`scenario event at ${event.at} failed: ${error.message}`));
-  const scenarioTimers = scheduleScenarioEvents(scenario?.events ?? [], (event) => {
+  const planned = expandEvents(scenario?.events ?? [], { seed: opts.seed ?? 1, speed: opts.speed ?? 1 });
+  const scenarioTimers = scheduleScenarioEvents(planned, (event) => {
     try {
-      runScenarioEvent(cloud, store, event);
+      runScenarioEvent(cloud, store, event, (e) => awsSide.events.emit(e));
     } catch (error) {
       onScenarioError(error as Error, event);
     }
@@ -270,14 +278,22 @@ function applyToStore(store: Store, objs: KObject[]): void {
 }
 
 function scheduleScenarioEvents(
-  events: ScenarioEvent[],
+  events: Array<{ atMs: number; event: ScenarioEvent }>,
   run: (event: ScenarioEvent) => void,
 ): NodeJS.Timeout[] {
-  return events.map((event) => setTimeout(() => run(event), durationMs(event.at)));
+  return events.map(({ atMs, event }) => setTimeout(() => run(event), atMs));
 }
 
-function runScenarioEvent(cloud: SimAws, store: Store, event: ScenarioEvent): void {
-  if (event.interrupt) {
+function runScenarioEvent(
+  cloud: SimAws,
+  store: Store,
+  event: ScenarioEvent,
+  emit: (e: EventInput) => void,
+): void {
+  if (event.alarm) emit(alarmStateChange(cloud.region, event.alarm));
+  else if (event.rebalancer) emit(scheduledEvent(cloud.region, event.rebalancer.rule));
+  else if (event.setDesired) cloud.setDesiredCapacity(event.setDesired.group, event.setDesired.desired);
+  else if (event.interrupt) {
     const target = resolveTarget(cloud, store, event.interrupt, { spotOnly: true });
     cloud.interruptSpot(target, event.interrupt.action ? { action: event.interrupt.action } : {});
   } else if (event.rebalance)

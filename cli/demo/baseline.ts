@@ -1,0 +1,4 @@
+// placeholder replaced below
+export async function runKubectlBaseline(..._args: unknown[]): Promise<undefined> {
+  return undefined;
+}

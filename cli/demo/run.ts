@@ -1,0 +1,149 @@
+// One demo run: the simulator with the scenario (time compressed by `speed`), spotguard's real
+// handlers behind the simulated EventBridge (sim/lambda-bridge.ts), the recorder and the view; then
+// the summary, the kubectl-drain comparison and the HTML report.
+import { basename } from 'node:path';
+import { routeFor, routes } from '../../shared/routes.ts';
+import { startSimulator } from '../../sim/index.ts';
+import { connectLambdas } from '../../sim/lambda-bridge.ts';
+import { expandEvents, loadScenario, type Scenario } from '../../sim/scenario.ts';
+import { Recorder } from './recorder.ts';
+import { writeReport } from './report.ts';
+import { type DemoSummary, reportsOf, summarize, type ZoneSkew, zoneSkew } from './summary.ts';
+import { summaryText } from './text.ts';
+import { liveView, plainLines, type ViewExtras, viewModel } from './view.ts';
+
+export interface DemoRun {
+  scenario: string;
+  speed: number;
+  seed: number;
+  live: boolean;
+  reportPath: string;
+  baseline: boolean;
+  timeoutMs: number;
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+/** Simulated delays in scenario time (divided by the speed): what a real EKS cluster takes, shortened. */
+export const SCENARIO_TIMINGS = {
+  bootDelayMs: 16_000,
+  podStartMs: 2_000,
+  podTerminationMs: 8_000,
+  volumeDetachMs: 6_000,
+  interruptionNoticeMs: 120_000,
+};
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The optional functions, found by their routes: the demo runs them when this build has them. */
+export function features(scenario: Scenario): DemoSummary['features'] {
+  const has = (kind: 'alarm' | 'rebalancer') => scenario.events.some((e) => e[kind] !== undefined);
+  const fallback = routeFor('aws.cloudwatch', 'CloudWatch Alarm State Change');
+  const rebalancer =
+    routes.find((r) => r.functionName === 'rebalancer') && routeFor('aws.events', 'Scheduled Event');
+  const state = (present: boolean, available: unknown) =>
+    !present ? 'not in scenario' : available ? 'ran' : 'not available in this build';
+  return {
+    fallback: state(has('alarm'), fallback),
+    rebalancer: state(has('rebalancer'), rebalancer),
+  };
+}
+
+export async function runDemo(o: DemoRun): Promise<DemoSummary> {
+  const scenario = loadScenario(o.scenario);
+  const feats = features(scenario);
+  const scaled = Object.fromEntries(
+    Object.entries(SCENARIO_TIMINGS).map(([k, v]) => [k, Math.round(v / o.speed)]),
+  ) as typeof SCENARIO_TIMINGS;
+  const sim = await startSimulator({
+    scenario,
+    speed: o.speed,
+    seed: o.seed,
+    ...scaled,
+    onScenarioError: (error, event) => recorder.log(`scenario event at ${event.at} failed: ${error.message}`),
+  });
+  const recorder = new Recorder(sim);
+  let skewBefore: ZoneSkew | undefined;
+  const unsubscribe = sim.events.subscribe((e) => {
+    if (e['detail-type'] === 'Scheduled Event' && !skewBefore) skewBefore = zoneSkew(sim);
+  });
+  try {
+    const bridge = await connectLambdas(sim, { retryDelayMs: 500 });
+    const hooksCompleted = () =>
+      reportsOf(bridge.invocations.map((i) => i.result)).filter((r) => r.lifecycle?.completed).length;
+    const extras: ViewExtras = {
+      title: `spotguard demo — ${basename(o.scenario)}`,
+      speed: o.speed,
+      hooksCompleted,
+      features: feats,
+    };
+    const snapshot = () => viewModel(sim, recorder, extras);
+    recorder.log(
+      `simulator up: ${sim.store.count('nodes')} nodes in ${sim.zones.length} zones; ` +
+        `spot notice ${(scaled.interruptionNoticeMs / 1000).toFixed(0)} s (120 s ÷ ${o.speed})`,
+    );
+    const stopView = o.live ? liveView(snapshot, extras) : plainLines(recorder, snapshot, o.err);
+    try {
+      const planned = expandEvents(scenario.events, { seed: o.seed, speed: o.speed });
+      await sleep((planned.at(-1)?.atMs ?? 0) + 500);
+      await bridge.idle(o.timeoutMs);
+      // every interrupted instance gone, every hook resolved, every pod Running again
+      const settled = await settle(sim, recorder, o.timeoutMs);
+      await bridge.idle(o.timeoutMs);
+      recorder.log(settled ? 'cluster settled' : 'cluster did NOT settle');
+      recorder.stop();
+      stopView();
+      const deadLetters = Object.values(bridge.deadLetters()).reduce((a, b) => a + b, 0);
+      bridge.stop();
+      const reports = reportsOf(bridge.invocations.map((i) => i.result));
+      const summary = summarize(sim, recorder, reports, {
+        features: feats,
+        deadLetters,
+        settled,
+        speed: o.speed,
+        seed: o.seed,
+        zoneSkewBeforeRebalancer: skewBefore ?? zoneSkew(sim),
+      });
+      if (o.baseline) {
+        const { runKubectlBaseline } = await import('./baseline.ts');
+        summary.baseline = await runKubectlBaseline(scenario, { ...o, scaled }, summary, o.err);
+      }
+      writeReport(o.reportPath, recorder, summary, extras.title);
+      summary.reportPath = o.reportPath;
+      o.out(summaryText(summary));
+      return summary;
+    } catch (error) {
+      stopView();
+      throw error;
+    }
+  } finally {
+    unsubscribe();
+    recorder.stop();
+    await sim.stop();
+  }
+}
+
+async function settle(sim: Awaited<ReturnType<typeof startSimulator>>, rec: Recorder, timeoutMs: number) {
+  const done = () => {
+    const now = rec.now();
+    const deadlines = [...rec.nodes.values()].filter((r) => r.deadlineAt !== undefined && r.state !== 'gone');
+    if (deadlines.some((r) => r.deadlineAt! + 2000 > now)) return false;
+    if (sim.aws.pendingActions().length > 0) return false;
+    if (sim.aws.instances().some((i) => i.state === 'pending' || i.state === 'shutting-down')) return false;
+    return sim.store
+      .list('pods')
+      .every(
+        (p) =>
+          !p.metadata.deletionTimestamp &&
+          (p.status?.conditions ?? []).some(
+            (c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True',
+          ),
+      );
+  };
+  try {
+    await sim.waitFor(done, timeoutMs, 'the cluster to settle');
+    return true;
+  } catch {
+    return false;
+  }
+}
