@@ -68,7 +68,11 @@ export async function runDemo(o: DemoRun): Promise<DemoSummary> {
     if (e['detail-type'] === 'Scheduled Event' && !skewBefore) skewBefore = zoneSkew(sim);
   });
   try {
-    const bridge = await connectLambdas(sim, { retryDelayMs: 500 });
+    // spotguard's own reserve before the spot deadline (SAFETY_MARGIN_SECONDS, 10 s) is compressed with the rest
+    const bridge = await connectLambdas(sim, {
+      retryDelayMs: 500,
+      env: { SAFETY_MARGIN_SECONDS: String(Math.max(1, Math.round(10 / o.speed))) },
+    });
     const hooksCompleted = () =>
       reportsOf(bridge.invocations.map((i) => i.result)).filter((r) => r.lifecycle?.completed).length;
     const extras: ViewExtras = {

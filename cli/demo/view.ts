@@ -54,7 +54,8 @@ export function viewModel(sim: Simulator, rec: Recorder, x: ViewExtras): ViewMod
     })
     .map((pdb) => `${pdb.metadata.namespace}/${pdb.metadata.name}`);
   const nodes: Record<string, NodeRow[]> = Object.fromEntries(sim.zones.map((z) => [z, []]));
-  for (const r of rows) {
+  // a node gone for a while leaves the list (the zone's count keeps it)
+  for (const r of rows.filter((r) => r.goneAt === undefined || rec.now() - r.goneAt < 3000)) {
     nodes[r.zone] ??= [];
     nodes[r.zone]!.push(r);
   }
@@ -85,11 +86,12 @@ export function nodeCell(r: NodeRow, now: number): string {
   const short = r.name.replace('.ec2.internal', '');
   const kind = r.capacityType === 'SPOT' ? 'spot' : 'od  ';
   let state: string = r.state;
+  if (r.state === 'ready' && r.trigger) state = 'notice';
   if (r.state === 'draining' || r.state === 'cordoned')
-    state = `${r.state} ${r.podsAtCordon - r.podsLeft}/${r.podsAtCordon}`;
+    state = `${r.podsLeft === 0 ? 'drained' : r.state} ${r.podsAtCordon - r.podsLeft}/${r.podsAtCordon}`;
   if (r.deadlineAt !== undefined && r.state !== 'gone')
     state += ` (${Math.max(0, Math.ceil((r.deadlineAt - now) / 1000))}s left)`;
-  return `${short.padEnd(17)} ${kind} ${state}`;
+  return `${short.padEnd(15)} ${kind} ${state}`;
 }
 
 const stateColor: Record<string, string> = {
@@ -117,7 +119,7 @@ function App(props: { snapshot: () => ViewModel; x: ViewExtras }): ReactNode {
       ...m.zones.map((z) =>
         h(
           Box,
-          { key: z.zone, flexDirection: 'column', width: 46 },
+          { key: z.zone, flexDirection: 'column', width: 48 },
           h(Text, { bold: true, underline: true }, `${z.zone}  pods ${z.pods}`),
           h(
             Text,
