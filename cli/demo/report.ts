@@ -59,7 +59,7 @@ export function writeReport(path: string, rec: Recorder, summary: DemoSummary, t
  pre{font-size:12px;background:#f6f6f6;padding:8px;max-height:260px;overflow:auto}
 </style></head><body>
 <h1>${esc(title)}</h1>
-<div class="muted">speed ×${summary.speed}, seed ${summary.seed}, ${summary.wallSeconds} s wall; all times in simulated-run seconds</div>
+<div class="muted">speed ×${summary.speed}, seed ${summary.seed}, ${summary.wallSeconds} s wall; times are seconds of this run (scenario time ÷ ${summary.speed})</div>
 <div class="grid">
  <div><h2>Summary</h2><table>${summaryRows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</table></div>
  <div><h2>Same storm, kubectl drain-style handling</h2>${
