@@ -53,7 +53,7 @@ export function registerDemoCommand(program: Command): void {
     .option('--output <format>', 'text, or json: the last line of stdout is the JSON summary', 'text')
     .option('--report <file>', 'where to write the HTML report (default: a new file in the temp dir)')
     .option('--no-baseline', 'skip the kubectl-drain-style comparison run')
-    .option('--timeout <seconds>', 'give up waiting for the cluster to settle after this long', '300')
+    .option('--timeout <seconds>', 'give up waiting for the cluster to settle after this long', '90')
     .action(async (options: DemoOptions, cmd: Command) => {
       const io = ioOf(cmd);
       // The handlers' own JSON logs and EMF lines would drown the view: the demo prints its own.

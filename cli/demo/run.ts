@@ -127,27 +127,44 @@ export async function runDemo(o: DemoRun): Promise<DemoSummary> {
   }
 }
 
-async function settle(sim: Awaited<ReturnType<typeof startSimulator>>, rec: Recorder, timeoutMs: number) {
-  const done = () => {
-    const now = rec.now();
-    const deadlines = [...rec.nodes.values()].filter((r) => r.deadlineAt !== undefined && r.state !== 'gone');
-    if (deadlines.some((r) => r.deadlineAt! + 2000 > now)) return false;
-    if (sim.aws.pendingActions().length > 0) return false;
-    if (sim.aws.instances().some((i) => i.state === 'pending' || i.state === 'shutting-down')) return false;
-    return sim.store
-      .list('pods')
-      .every(
+/** What still keeps the cluster from settling ('' when settled). */
+export function unsettled(sim: Awaited<ReturnType<typeof startSimulator>>, rec: Recorder): string {
+  const now = rec.now();
+  const waiting = [...rec.nodes.values()].filter(
+    (r) => r.deadlineAt !== undefined && r.state !== 'gone' && r.deadlineAt + 2000 > now,
+  );
+  if (waiting.length) return `${waiting.length} interrupted nodes before their deadline`;
+  const hooks = sim.aws.pendingActions();
+  if (hooks.length)
+    return `lifecycle actions pending: ${hooks.map((a) => `${a.hookName} ${a.instanceId}`).join(', ')}`;
+  const moving = sim.aws.instances().filter((i) => i.state === 'pending' || i.state === 'shutting-down');
+  if (moving.length) return `instances ${moving.map((i) => `${i.instanceId} ${i.state}`).join(', ')}`;
+  const notReady = sim.store
+    .list('pods')
+    .filter(
+      (p) =>
+        p.metadata.deletionTimestamp ||
+        !(p.status?.conditions ?? []).some(
+          (c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True',
+        ),
+    );
+  if (notReady.length)
+    return `pods not Ready: ${notReady
+      .slice(0, 5)
+      .map(
         (p) =>
-          !p.metadata.deletionTimestamp &&
-          (p.status?.conditions ?? []).some(
-            (c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True',
-          ),
-      );
-  };
+          `${p.metadata.namespace}/${p.metadata.name} (${p.status?.phase ?? '?'}${p.spec?.nodeName ? ` on ${p.spec.nodeName}` : ', unscheduled'})`,
+      )
+      .join(', ')}`;
+  return '';
+}
+
+async function settle(sim: Awaited<ReturnType<typeof startSimulator>>, rec: Recorder, timeoutMs: number) {
   try {
-    await sim.waitFor(done, timeoutMs, 'the cluster to settle');
+    await sim.waitFor(() => unsettled(sim, rec) === '', timeoutMs, 'the cluster to settle');
     return true;
   } catch {
+    rec.log(`not settled after ${timeoutMs / 1000} s: ${unsettled(sim, rec)}`);
     return false;
   }
 }

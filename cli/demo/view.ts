@@ -27,6 +27,8 @@ export interface ViewModel {
   hooksCompleted: number;
   pdbWaits: string[];
   alarms: string[];
+  /** on-demand instances in service / desired: the fallback shows here */
+  onDemand: string;
   recent: string[];
 }
 
@@ -77,9 +79,24 @@ export function viewModel(sim: Simulator, rec: Recorder, x: ViewExtras): ViewMod
     hooksPending: sim.aws.pendingActions().length,
     hooksCompleted: x.hooksCompleted(),
     pdbWaits,
+    onDemand: onDemandCapacity(sim),
     alarms: [...rec.alarms.values()].map((a) => `${a.name} ${a.state} since t+${secs(a.since)}`),
     recent: rec.timeline.slice(-8).map((e) => `t+${secs(e.t).padStart(6)}  ${e.text}`),
   };
+}
+
+function onDemandCapacity(sim: Simulator): string {
+  let inService = 0;
+  let desired = 0;
+  for (const g of sim.aws.groups()) {
+    const instances = sim.aws.groupInstances(g);
+    if (!instances.some((i) => i.capacityType === 'ON_DEMAND')) continue;
+    desired += g.desiredCapacity;
+    inService += instances.filter(
+      (i) => i.capacityType === 'ON_DEMAND' && i.lifecycleState === 'InService',
+    ).length;
+  }
+  return `${inService} in service (desired ${desired})`;
 }
 
 export function nodeCell(r: NodeRow, now: number): string {
@@ -141,7 +158,11 @@ function App(props: { snapshot: () => ViewModel; x: ViewExtras }): ReactNode {
         `lifecycle hooks: ${m.hooksPending} pending, ${m.hooksCompleted} completed    PDB waits: ${m.pdbWaits.length ? m.pdbWaits.join(', ') : 'none'}`,
       ),
       h(Text, null, `alarms: ${m.alarms.length ? m.alarms.join('; ') : 'none'}`),
-      h(Text, null, `on-demand fallback: ${x.features.fallback}    AZ rebalancer: ${x.features.rebalancer}`),
+      h(
+        Text,
+        null,
+        `on-demand: ${m.onDemand}; fallback ${x.features.fallback}    AZ rebalancer: ${x.features.rebalancer}`,
+      ),
     ),
     h(
       Box,
@@ -179,7 +200,7 @@ export function plainLines(rec: Recorder, snapshot: () => ViewModel, write: (s: 
         )
         .join(' | ');
       write(
-        `t+${secs(m.t).padStart(6)}  status  ${zones} | hooks ${m.hooksPending} pending ${m.hooksCompleted} done | PDB waits ${m.pdbWaits.length}\n`,
+        `t+${secs(m.t).padStart(6)}  status  ${zones} | hooks ${m.hooksPending} pending ${m.hooksCompleted} done | PDB waits ${m.pdbWaits.length} | on-demand ${m.onDemand}\n`,
       );
     }
   };
