@@ -3,8 +3,8 @@
 // the summary, the kubectl-drain comparison and the HTML report.
 import { basename } from 'node:path';
 import { routeFor, routes } from '../../shared/routes.ts';
-import { startSimulator } from '../../sim/index.ts';
-import { connectLambdas } from '../../sim/lambda-bridge.ts';
+import { type EventBridgeEvent, startSimulator } from '../../sim/index.ts';
+import { connectLambdas, type LambdaBridge } from '../../sim/lambda-bridge.ts';
 import { expandEvents, loadScenario, type Scenario } from '../../sim/scenario.ts';
 import { Recorder } from './recorder.ts';
 import { writeReport } from './report.ts';
@@ -35,19 +35,49 @@ export const SCENARIO_TIMINGS = {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The optional functions, found by their routes: the demo runs them when this build has them. */
+/**
+ * The optional functions, found by their routes in shared/routes.ts: the storm alarm's on-demand
+ * fallback (functions/alarm-action) and the AZ rebalancer (functions/rebalancer).
+ */
+const OPTIONAL = { fallback: 'alarm-action', rebalancer: 'rebalancer' } as const;
+const STEP_OF = { fallback: 'alarm', rebalancer: 'rebalancer' } as const;
+
 export function features(scenario: Scenario): DemoSummary['features'] {
-  const has = (kind: 'alarm' | 'rebalancer') => scenario.events.some((e) => e[kind] !== undefined);
-  const fallback = routeFor('aws.cloudwatch', 'CloudWatch Alarm State Change');
-  const rebalancer =
-    routes.find((r) => r.functionName === 'rebalancer') && routeFor('aws.events', 'Scheduled Event');
-  const state = (present: boolean, available: unknown) =>
-    !present ? 'not in scenario' : available ? 'ran' : 'not available in this build';
-  return {
-    fallback: state(has('alarm'), fallback),
-    rebalancer: state(has('rebalancer'), rebalancer),
+  const out: DemoSummary['features'] = {};
+  for (const [feature, fn] of Object.entries(OPTIONAL) as Array<[keyof typeof OPTIONAL, string]>) {
+    const present = scenario.events.some((e) => e[STEP_OF[feature]] !== undefined);
+    const available = routes.some((r) => r.functionName === fn);
+    out[feature] = !present ? 'not in scenario' : available ? 'ran' : 'not available in this build';
+  }
+  return out;
+}
+
+/**
+ * Targets that EventBridge invokes directly rather than through a routed rule: the rebalancer's
+ * schedule rule (its `Scheduled Event`), and the alarm action when its route lists no EventBridge
+ * pattern. Routed events already reach their function through the bridge.
+ */
+function directTargets(bridge: LambdaBridge, rec: Recorder): (e: EventBridgeEvent) => void {
+  const has = (fn: string) => routes.some((r) => r.functionName === fn);
+  return (e) => {
+    let fn: string | undefined;
+    if (e['detail-type'] === 'Scheduled Event' && has(OPTIONAL.rebalancer)) fn = OPTIONAL.rebalancer;
+    if (e.source === 'aws.cloudwatch' && has(OPTIONAL.fallback) && !routeFor(e.source, e['detail-type']))
+      fn = OPTIONAL.fallback;
+    if (!fn) return;
+    bridge.invoke(fn, e).then(
+      (result) => rec.log(`${fn}: ${describeResult(result)}`),
+      (error: Error) => rec.log(`${fn} failed: ${error.message}`),
+    );
   };
 }
+
+const describeResult = (result: unknown): string => {
+  const r = result as { because?: string; report?: Record<string, unknown> } | undefined;
+  if (r?.because) return `no run (${r.because})`;
+  const summary = r?.report?.summary;
+  return typeof summary === 'string' ? summary : 'ran';
+};
 
 export async function runDemo(o: DemoRun): Promise<DemoSummary> {
   const scenario = loadScenario(o.scenario);
@@ -73,6 +103,7 @@ export async function runDemo(o: DemoRun): Promise<DemoSummary> {
       retryDelayMs: 500,
       env: { SAFETY_MARGIN_SECONDS: String(Math.max(1, Math.round(10 / o.speed))) },
     });
+    const stopDirect = sim.events.subscribe(directTargets(bridge, recorder));
     const hooksCompleted = () =>
       reportsOf(bridge.invocations.map((i) => i.result)).filter((r) => r.lifecycle?.completed).length;
     const extras: ViewExtras = {
@@ -98,6 +129,7 @@ export async function runDemo(o: DemoRun): Promise<DemoSummary> {
       recorder.stop();
       stopView();
       const deadLetters = Object.values(bridge.deadLetters()).reduce((a, b) => a + b, 0);
+      stopDirect();
       bridge.stop();
       const reports = reportsOf(bridge.invocations.map((i) => i.result));
       const summary = summarize(sim, recorder, reports, {
