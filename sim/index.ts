@@ -65,6 +65,8 @@ export interface SimulatorOptions {
   speed?: number;
   /** seeds the scenario's storms (which moment each interruption lands; default 1) */
   seed?: number;
+  /** true: the scenario's events wait for `startScenario()` (e.g. until the workloads are Ready) */
+  holdScenario?: boolean;
   /** called when a scenario event cannot be carried out (default: console.error) */
   onScenarioError?: (error: Error, event: ScenarioEvent) => void;
 }
@@ -94,6 +96,8 @@ export interface Simulator {
   kubeConfig(): KubeConfig;
   awsClientConfig(): AwsClientConfig;
   applyManifests(objs: KObject[]): void;
+  /** starts the scenario's clock (only needed with holdScenario) */
+  startScenario(): void;
   waitFor(pred: () => boolean, timeoutMs?: number, what?: string): Promise<void>;
   stop(): Promise<void>;
 }
@@ -152,13 +156,20 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     opts.onScenarioError ??
     ((error, event) => console.error(`scenario event at ${event.at} failed: ${error.message}`));
   const planned = expandEvents(scenario?.events ?? [], { seed: opts.seed ?? 1, speed: opts.speed ?? 1 });
-  const scenarioTimers = scheduleScenarioEvents(planned, (event) => {
-    try {
-      runScenarioEvent(cloud, store, event, (e) => awsSide.events.emit(e));
-    } catch (error) {
-      onScenarioError(error as Error, event);
-    }
-  });
+  const scenarioTimers: NodeJS.Timeout[] = [];
+  const startScenario = () => {
+    if (scenarioTimers.length || planned.length === 0) return;
+    scenarioTimers.push(
+      ...scheduleScenarioEvents(planned, (event) => {
+        try {
+          runScenarioEvent(cloud, store, event, (e) => awsSide.events.emit(e));
+        } catch (error) {
+          onScenarioError(error as Error, event);
+        }
+      }),
+    );
+  };
+  if (!opts.holdScenario) startScenario();
 
   const kubeconfig = kubeconfigYaml(kube.url, { clusterName });
   if (opts.kubeconfigOut) writeFileSync(opts.kubeconfigOut, kubeconfig, { mode: 0o600 });
@@ -196,6 +207,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       };
     },
     applyManifests,
+    startScenario,
     waitFor: (pred, timeoutMs = 10_000, what = 'condition') => waitFor(pred, timeoutMs, what),
     async stop() {
       if (stopped) return;

@@ -36,12 +36,14 @@ export async function runKubectlBaseline(
     return { rows: [], note: 'kubectl not found on PATH: the comparison was skipped' };
   log('\nthe same storm, kubectl drain-style: running …\n');
   const storm = scenario.events.filter((e) => e.interrupt || e.storm);
+  let failed = 0;
   const sim = await startSimulator({
     scenario: { ...scenario, events: storm },
     speed: o.speed,
     seed: o.seed,
     ...o.scaled,
-    onScenarioError: () => {},
+    holdScenario: true,
+    onScenarioError: () => failed++,
   });
   const recorder = new Recorder(sim);
   const home = mkdtempSync(join(tmpdir(), 'spotguard-baseline-'));
@@ -74,14 +76,23 @@ export async function runKubectlBaseline(
     );
   });
   try {
+    await sim.waitFor(
+      () => sim.store.list('pods').every((p) => p.status?.phase === 'Running'),
+      120_000,
+      'the workloads to start',
+    );
+    sim.startScenario();
     // until every interrupted instance has shut down
     await sleep(1000);
     await sim.waitFor(
       () => {
         const hit = [...recorder.nodes.values()].filter((r) => r.deadlineAt !== undefined);
-        return hit.length >= countInterruptions(scenario) && hit.every((r) => r.podsAtShutdown !== undefined);
+        return (
+          hit.length + failed >= countInterruptions(scenario) &&
+          hit.every((r) => r.podsAtShutdown !== undefined)
+        );
       },
-      600_000,
+      300_000,
       'the interrupted instances to shut down',
     );
     const results = await Promise.all(drains);

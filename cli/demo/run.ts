@@ -73,11 +73,24 @@ function directTargets(bridge: LambdaBridge, rec: Recorder): (e: EventBridgeEven
 }
 
 const describeResult = (result: unknown): string => {
-  const r = result as { because?: string; report?: Record<string, unknown> } | undefined;
+  const r = result as
+    | { because?: string; report?: { nothingBecause?: string; evictions?: number; summary?: string } }
+    | undefined;
   if (r?.because) return `no run (${r.because})`;
-  const summary = r?.report?.summary;
-  return typeof summary === 'string' ? summary : 'ran';
+  if (r?.report?.nothingBecause) return `nothing to move (${r.report.nothingBecause})`;
+  if (typeof r?.report?.evictions === 'number') return `${r.report.evictions} pods moved to even the zones`;
+  return r?.report?.summary ?? 'ran';
 };
+
+const allPodsReady = (sim: Awaited<ReturnType<typeof startSimulator>>) =>
+  sim.store.count('pods') > 0 &&
+  sim.store
+    .list('pods')
+    .every((p) =>
+      (p.status?.conditions ?? []).some(
+        (c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True',
+      ),
+    );
 
 export async function runDemo(o: DemoRun): Promise<DemoSummary> {
   const scenario = loadScenario(o.scenario);
@@ -90,6 +103,7 @@ export async function runDemo(o: DemoRun): Promise<DemoSummary> {
     speed: o.speed,
     seed: o.seed,
     ...scaled,
+    holdScenario: true,
     onScenarioError: (error, event) => recorder.log(`scenario event at ${event.at} failed: ${error.message}`),
   });
   const recorder = new Recorder(sim);
@@ -119,12 +133,25 @@ export async function runDemo(o: DemoRun): Promise<DemoSummary> {
     );
     const stopView = o.live ? liveView(snapshot, extras) : plainLines(recorder, snapshot, o.err);
     try {
+      // the story starts once the cluster runs: every workload pod Ready (StatefulSets start in order)
+      await sim.waitFor(() => allPodsReady(sim), o.timeoutMs, 'the workloads to start');
+      recorder.log(`workloads Ready: ${sim.store.count('pods')} pods; the scenario starts`);
+      sim.startScenario();
       const planned = expandEvents(scenario.events, { seed: o.seed, speed: o.speed });
       await sleep((planned.at(-1)?.atMs ?? 0) + 500);
-      await bridge.idle(o.timeoutMs);
+      const idle = () =>
+        bridge.idle(o.timeoutMs).then(
+          () => true,
+          (error: Error) => {
+            recorder.log(error.message);
+            for (const i of bridge.invocations.filter((i) => i.error))
+              recorder.log(`${i.functionName} (${i.delivery}) failed: ${i.error}`);
+            return false;
+          },
+        );
+      const quiet = await idle();
       // every interrupted instance gone, every hook resolved, every pod Running again
-      const settled = await settle(sim, recorder, o.timeoutMs);
-      await bridge.idle(o.timeoutMs);
+      const settled = quiet && (await settle(sim, recorder, o.timeoutMs)) && (await idle());
       recorder.log(settled ? 'cluster settled' : 'cluster did NOT settle');
       recorder.stop();
       stopView();
