@@ -115,6 +115,9 @@ export async function runDemo(o: DemoRun): Promise<DemoSummary> {
     // spotguard's own reserve before the spot deadline (SAFETY_MARGIN_SECONDS, 10 s) is compressed with the rest
     const bridge = await connectLambdas(sim, {
       retryDelayMs: 500,
+      // a message a handler gave back is redelivered after the visibility timeout: compressed too
+      // (as deployed it is minutes; a stuck-looking demo otherwise), still well above a drain's length
+      visibilityTimeoutSeconds: Math.max(10, Math.round(150 / o.speed)),
       env: { SAFETY_MARGIN_SECONDS: String(Math.max(1, Math.round(10 / o.speed))) },
     });
     const stopDirect = sim.events.subscribe(directTargets(bridge, recorder));
