@@ -1,8 +1,10 @@
 // The simulator assembled: object store, Kubernetes API, controllers and kubelets, the AWS side
 // (Auto Scaling, EC2, EKS, STS, SQS on one endpoint, EventBridge bus) and an optional scenario.
 
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import type { EventInput } from './aws/events.ts';
 import {
   type AwsRequestLog,
   type EventBus,
@@ -12,6 +14,7 @@ import {
   startAwsSide,
 } from './aws/index.ts';
 import type { SimLambdaFunctions } from './aws/lambda-api.ts';
+import { alarmStateChange, scheduledEvent } from './aws/scenario-events.ts';
 import type { ThrottleRates } from './aws/throttle.ts';
 import { FaultInjector } from './faults.ts';
 import { createObject } from './k8s/api/crud.ts';
@@ -23,6 +26,7 @@ import { type KObject, Store } from './k8s/store.ts';
 import { prewarmDeployments } from './prewarm.ts';
 import {
   durationMs,
+  expandEvents,
   hookTransition,
   loadScenario,
   parseScenario,
@@ -61,6 +65,12 @@ export interface SimulatorOptions {
   scenario?: ScenarioInput | string;
   /** write the kubeconfig here once the API answers */
   kubeconfigOut?: string;
+  /** scenario time compression: event times are divided by this (default 1) */
+  speed?: number;
+  /** seeds the scenario's storms (which moment each interruption lands; default 1) */
+  seed?: number;
+  /** true: the scenario's events wait for `startScenario()` (e.g. until the workloads are Ready) */
+  holdScenario?: boolean;
   /** called when a scenario event cannot be carried out (default: console.error) */
   onScenarioError?: (error: Error, event: ScenarioEvent) => void;
   /** kube-apiserver max-in-flight limits (default 400 / 200, as its flags) */
@@ -99,6 +109,8 @@ export interface Simulator {
   kubeConfig(): KubeConfig;
   awsClientConfig(): AwsClientConfig;
   applyManifests(objs: KObject[]): void;
+  /** starts the scenario's clock (only needed with holdScenario) */
+  startScenario(): void;
   waitFor(pred: () => boolean, timeoutMs?: number, what?: string): Promise<void>;
   stop(): Promise<void>;
 }
@@ -144,6 +156,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
 
   const applyManifests = (objs: KObject[]) => applyToStore(store, objs);
   if (scenario) applyManifests(scenario.workloads as KObject[]);
+  // what a deployed spotguard has: its namespace and RBAC objects (infra/rbac.yaml), unless the scenario brought them
+  applyManifests(spotguardInstallation().filter((o) => !existsIn(store, o)));
   // before the controllers start, so they adopt the running pods instead of scheduling them
   prewarmDeployments(store);
 
@@ -156,13 +170,21 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const onScenarioError =
     opts.onScenarioError ??
     ((error, event) => console.error(`scenario event at ${event.at} failed: ${error.message}`));
-  const scenarioTimers = scheduleScenarioEvents(scenario?.events ?? [], (event) => {
-    try {
-      runScenarioEvent(cloud, store, event);
-    } catch (error) {
-      onScenarioError(error as Error, event);
-    }
-  });
+  const planned = expandEvents(scenario?.events ?? [], { seed: opts.seed ?? 1, speed: opts.speed ?? 1 });
+  const scenarioTimers: NodeJS.Timeout[] = [];
+  const startScenario = () => {
+    if (scenarioTimers.length || planned.length === 0) return;
+    scenarioTimers.push(
+      ...scheduleScenarioEvents(planned, (event) => {
+        try {
+          runScenarioEvent(cloud, store, event, (e) => awsSide.events.emit(e));
+        } catch (error) {
+          onScenarioError(error as Error, event);
+        }
+      }),
+    );
+  };
+  if (!opts.holdScenario) startScenario();
 
   const kubeconfig = kubeconfigYaml(kube.url, { clusterName });
   if (opts.kubeconfigOut) writeFileSync(opts.kubeconfigOut, kubeconfig, { mode: 0o600 });
@@ -203,6 +225,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       };
     },
     applyManifests,
+    startScenario,
     waitFor: (pred, timeoutMs = 10_000, what = 'condition') => waitFor(pred, timeoutMs, what),
     async stop() {
       if (stopped) return;
@@ -286,6 +309,19 @@ function groupSpecFromScenario(g: ScenarioNodeGroup): GroupSpec {
   };
 }
 
+function existsIn(store: Store, obj: KObject): boolean {
+  const type = RESOURCES.find((t) => t.kind === obj.kind);
+  return (
+    !!type &&
+    !!store.get(type.storeKey, type.namespaced ? obj.metadata.namespace : undefined, obj.metadata.name)
+  );
+}
+
+function spotguardInstallation(): KObject[] {
+  const text = readFileSync(new URL('../infra/rbac.yaml', import.meta.url), 'utf8');
+  return parseAllDocuments(text).map((d) => d.toJSON() as KObject);
+}
+
 /** Creates manifests as the API server would (defaults, namespace checks): namespaces and classes first. */
 function applyToStore(store: Store, objs: KObject[]): void {
   const first = new Set(['Namespace', 'StorageClass', 'PriorityClass']);
@@ -306,14 +342,22 @@ function applyToStore(store: Store, objs: KObject[]): void {
 }
 
 function scheduleScenarioEvents(
-  events: ScenarioEvent[],
+  events: Array<{ atMs: number; event: ScenarioEvent }>,
   run: (event: ScenarioEvent) => void,
 ): NodeJS.Timeout[] {
-  return events.map((event) => setTimeout(() => run(event), durationMs(event.at)));
+  return events.map(({ atMs, event }) => setTimeout(() => run(event), atMs));
 }
 
-function runScenarioEvent(cloud: SimAws, store: Store, event: ScenarioEvent): void {
-  if (event.interrupt) {
+function runScenarioEvent(
+  cloud: SimAws,
+  store: Store,
+  event: ScenarioEvent,
+  emit: (e: EventInput) => void,
+): void {
+  if (event.alarm) emit(alarmStateChange(cloud.region, event.alarm));
+  else if (event.rebalancer) emit(scheduledEvent(cloud.region, event.rebalancer.rule));
+  else if (event.setDesired) cloud.setDesiredCapacity(event.setDesired.group, event.setDesired.desired);
+  else if (event.interrupt) {
     const target = resolveTarget(cloud, store, event.interrupt, { spotOnly: true });
     cloud.interruptSpot(target, event.interrupt.action ? { action: event.interrupt.action } : {});
   } else if (event.rebalance)

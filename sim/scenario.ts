@@ -65,6 +65,20 @@ const targetSchema = z
     message: 'name exactly one of instance, node, group, pod',
   });
 
+const EVENT_KINDS = [
+  'interrupt',
+  'rebalance',
+  'stop',
+  'start',
+  'terminate',
+  'scaleIn',
+  'maintenance',
+  'storm',
+  'alarm',
+  'rebalancer',
+  'setDesired',
+] as const;
+
 const eventSchema = z
   .object({
     at: duration,
@@ -84,18 +98,34 @@ const eventSchema = z
         z.object({ in: duration.default('10m'), type: z.enum(['retirement', 'stop']).default('retirement') }),
       )
       .optional(),
+    /** Spot interruptions of `count` instances of a group, spread over `over` (jittered by the seed). */
+    storm: z
+      .object({ group: z.string(), count: z.number().int().positive(), over: duration.default('10s') })
+      .strict()
+      .optional(),
+    /** A CloudWatch alarm changes state (EventBridge `CloudWatch Alarm State Change`). */
+    alarm: z
+      .object({
+        name: z.string().min(1),
+        state: z.enum(['ALARM', 'OK', 'INSUFFICIENT_DATA']),
+        reason: z.string().optional(),
+        /** the alarm's metric dimensions, e.g. { AutoScalingGroupName: spot-us-east-1a } */
+        dimensions: z.record(z.string(), z.string()).optional(),
+      })
+      .strict()
+      .optional(),
+    /** A tick of the AZ rebalancer's schedule (EventBridge `Scheduled Event` of its rule). */
+    rebalancer: z
+      .object({ rule: z.string().default('spotguard-rebalancer') })
+      .strict()
+      .optional(),
+    /** The group's desired capacity is set (capacity returning after a storm). */
+    setDesired: z.object({ group: z.string(), desired: z.number().int().nonnegative() }).strict().optional(),
   })
   .strict()
-  .refine(
-    (e) =>
-      ['interrupt', 'rebalance', 'stop', 'start', 'terminate', 'scaleIn', 'maintenance'].filter(
-        (k) => k in e && e[k as keyof typeof e] !== undefined,
-      ).length === 1,
-    {
-      message:
-        'each event needs exactly one of interrupt, rebalance, stop, start, terminate, scaleIn, maintenance',
-    },
-  );
+  .refine((e) => EVENT_KINDS.filter((k) => k in e && e[k as keyof typeof e] !== undefined).length === 1, {
+    message: `each event needs exactly one of ${EVENT_KINDS.join(', ')}`,
+  });
 
 const manifestSchema = z
   .object({
@@ -178,4 +208,45 @@ export function hookTransition(t: z.infer<typeof hookSchema>['transition']) {
   if (t === 'terminate' || t === 'autoscaling:EC2_INSTANCE_TERMINATING')
     return 'autoscaling:EC2_INSTANCE_TERMINATING' as const;
   return 'autoscaling:EC2_INSTANCE_LAUNCHING' as const;
+}
+
+/**
+ * The events as they will fire: storms become one interruption per instance at seeded, jittered
+ * times within their window; every time is divided by `speed` (time compression). Sorted by time.
+ */
+export function expandEvents(
+  events: ScenarioEvent[],
+  opts: { seed?: number; speed?: number } = {},
+): Array<{ atMs: number; event: ScenarioEvent }> {
+  const random = mulberry32(opts.seed ?? 1);
+  const speed = opts.speed ?? 1;
+  const out: Array<{ atMs: number; event: ScenarioEvent }> = [];
+  for (const event of events) {
+    const at = durationMs(event.at);
+    if (!event.storm) {
+      out.push({ atMs: at / speed, event });
+      continue;
+    }
+    const over = durationMs(event.storm.over);
+    for (let i = 0; i < event.storm.count; i++) {
+      const offset = over * ((i + random()) / event.storm.count);
+      out.push({
+        atMs: (at + offset) / speed,
+        event: { at: event.at, interrupt: { group: event.storm.group, action: 'terminate' } },
+      });
+    }
+  }
+  return out.sort((a, b) => a.atMs - b.atMs);
+}
+
+/** Small seeded PRNG (mulberry32): the same seed gives the same storm. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }

@@ -22,7 +22,6 @@ beforeAll(async () => {
       workloads: [deployment('web', 3), pdb('web-all', 'web', { minAvailable: '100%' })],
     },
   });
-  sim.store.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'spotguard' } });
   const env = simulatorEnvironment(sim);
   kubeconfig = env.SPOTGUARD_KUBECONFIG!;
   Object.assign(process.env, env, { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' });

@@ -43,8 +43,6 @@ beforeAll(async () => {
     volumeDetachMs: 100,
   });
   core = sim.kubeConfig().makeApiClient(CoreV1Api);
-  // what infra/rbac.yaml creates: the namespace of the Leases and idempotency records
-  await core.createNamespace({ body: { metadata: { name: 'spotguard' } } });
   env = simulatorEnvironment(sim, { POWERTOOLS_LOG_LEVEL: 'ERROR', POWERTOOLS_METRICS_DISABLED: 'true' });
 }, 120_000);
 

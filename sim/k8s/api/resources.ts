@@ -242,6 +242,21 @@ export const RESOURCES: ResourceType[] = [
     namespaced: false,
     shortNames: ['pc'],
   }),
+  // RBAC objects are stored and served (infra/rbac.yaml applies); the simulator does not authorize by them
+  define({
+    group: 'rbac.authorization.k8s.io',
+    resource: 'clusterroles',
+    kind: 'ClusterRole',
+    namespaced: false,
+  }),
+  define({
+    group: 'rbac.authorization.k8s.io',
+    resource: 'clusterrolebindings',
+    kind: 'ClusterRoleBinding',
+    namespaced: false,
+  }),
+  define({ group: 'rbac.authorization.k8s.io', resource: 'roles', kind: 'Role' }),
+  define({ group: 'rbac.authorization.k8s.io', resource: 'rolebindings', kind: 'RoleBinding' }),
 ];
 
 export { ALL_VERBS };

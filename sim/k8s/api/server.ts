@@ -12,6 +12,7 @@ import { type HandlerContext, handleResource } from './handlers.ts';
 import { writeJson, writeStatus, writeText } from './http.ts';
 import { InflightLimiter, type InflightLimits, type InflightStats } from './inflight.ts';
 import { startNamespaceFinalizer } from './namespaces.ts';
+import { handleOpenApi } from './openapi.ts';
 import { startPdbStatusUpdater } from './pdb.ts';
 import { parseResourcePath, verbOf } from './routes.ts';
 
@@ -172,7 +173,7 @@ async function handle(ctx: Context, req: IncomingMessage, res: ServerResponse): 
 
   try {
     if (route) await handleResource(ctx, route, verb, url.searchParams, req, res);
-    else handleNonResource(ctx, url.pathname, res);
+    else if (!handleOpenApi(url.pathname, req, res, ctx.served)) handleNonResource(ctx, url.pathname, res);
   } catch (error) {
     if (error instanceof ApiError) return writeStatus(res, error.status);
     // a Store refusal that no handler translated (e.g. an object deleted mid-request)
