@@ -10,7 +10,14 @@ import type { ResolvedDrainOptions } from './options.ts';
 import { podKey } from './planner.ts';
 import { jittered, type RequestMeter, sleep } from './requests.ts';
 import { BudgetWatch, GoneTracker, type TrackedPod, untilAborted, VolumeDetachTracker } from './trackers.ts';
-import type { DrainOptions, DrainPlan, DrainProgress, PlannedEviction, PodOutcome } from './types.ts';
+import type {
+  DrainOptions,
+  DrainPlan,
+  DrainProgress,
+  EvictionGate,
+  PlannedEviction,
+  PodOutcome,
+} from './types.ts';
 
 const BUDGET_BACKOFF_START_MS = 100;
 const BUDGET_BACKOFF_MAX_MS = 2_000;
@@ -42,6 +49,8 @@ export interface RunContext {
   stop: AbortSignal;
   startedAt: number;
   onProgress?: (p: DrainProgress) => void;
+  /** traffic-aware drain (issue 14) */
+  evictionGate?: EvictionGate;
   logger?: DrainOptions['logger'];
 }
 
@@ -91,7 +100,9 @@ export async function executePlan(plan: DrainPlan, ctx: RunContext): Promise<Run
       }
       const budget = run.eviction.budget;
       const previous = (budget && lastInBudget.get(budget)) || Promise.resolve(true);
-      const evicted = previous.then(() => requestEviction(run, ctx, budgets, goneTracker, report));
+      const evicted = previous
+        .then(() => holdForGate(run, ctx))
+        .then(() => requestEviction(run, ctx, budgets, goneTracker, report));
       if (budget) lastInBudget.set(budget, evicted);
       finished.push(evicted.then((ok) => (ok ? awaitRemoval(run, ctx, volumes, report) : undefined)));
     }
@@ -102,6 +113,12 @@ export async function executePlan(plan: DrainPlan, ctx: RunContext): Promise<Run
     budgets.stop();
   }
   return summarize(plan, runs, ctx.options.waitForVolumeDetach);
+}
+
+/** Traffic-aware drain (issue 14): waits for DrainOptions.evictionGate, never past the stop signal. */
+async function holdForGate(run: PodRun, ctx: RunContext): Promise<void> {
+  const gate = ctx.evictionGate;
+  if (gate) await untilAborted(gate.beforeEviction(run.eviction, ctx.stop), ctx.stop);
 }
 
 function newRun(eviction: PlannedEviction, waitOnly: boolean, tracker: GoneTracker): PodRun {
@@ -131,6 +148,7 @@ async function requestEviction(
       );
       run.evictedAt = Date.now();
       run.blockedBy = undefined;
+      ctx.evictionGate?.evicted(pod, new Date(run.evictedAt));
       ctx.events.pod(
         pod,
         'Evicting',
