@@ -14,6 +14,7 @@ const benches: Record<string, () => Promise<{ run: () => Promise<BenchResult> }>
   drain: () => import('./drain.ts'),
   bundle: () => import('./bundle.ts'),
   'drain-real': () => import('./drain-real.ts'),
+  traffic: () => import('./traffic.ts'),
 };
 
 const FILE = new URL('../BENCHMARKS.md', import.meta.url);
