@@ -30,6 +30,8 @@ export interface TrafficDrainDeps {
   gracePeriodSeconds?: number;
   /** DescribeTargetHealth poll interval while a pod is held (default 2000 ms) */
   pollMs?: number;
+  /** evictions wait at most this long for the targets to be found and deregistered (default 5000 ms) */
+  startTimeoutMs?: number;
   holder: string;
   logger?: DrainOptions['logger'];
 }
@@ -42,6 +44,7 @@ export class TrafficDrain implements EvictionGate {
   private readonly deps: TrafficDrainDeps;
   private node = '';
   private started: Promise<void> | undefined;
+  private bounded: Promise<void> | undefined;
   private readonly pods = new Map<string, PodTrack>();
   private readonly notes: string[] = [];
   private readonly events: Promise<unknown>[] = [];
@@ -55,10 +58,23 @@ export class TrafficDrain implements EvictionGate {
   start(node: string): void {
     this.node = node;
     this.started ??= this.deregister().catch((err: unknown) => this.giveUp('observe/deregister', err));
+    // an unreachable ELBv2 (SDK timeouts and retries) must not eat the notice: go on without it
+    const limitMs = this.deps.startTimeoutMs ?? 5_000;
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        if (!this.ready && !this.unavailable)
+          this.giveUp('no answer', { message: `ELBv2 did not answer within ${limitMs} ms` });
+        resolve();
+      }, limitMs);
+    });
+    this.bounded = Promise.race([this.started.then(() => clearTimeout(timer)), limit]);
   }
 
+  private ready = false;
+
   async beforeEviction(pod: PlannedEviction, stop: AbortSignal): Promise<void> {
-    await this.started;
+    await this.bounded;
     const track = this.pods.get(`${pod.namespace}/${pod.name}`);
     if (!track || this.unavailable) return;
     const releaseAt = track.gate.releaseAt ? Date.parse(track.gate.releaseAt) : Number.POSITIVE_INFINITY;
@@ -98,7 +114,7 @@ export class TrafficDrain implements EvictionGate {
   }
 
   async report(): Promise<LoadBalancerDrainReport> {
-    await this.started;
+    await this.bounded;
     await Promise.allSettled(this.events);
     return {
       source: this.source,
@@ -156,9 +172,11 @@ export class TrafficDrain implements EvictionGate {
         };
       },
     };
+    if (this.unavailable) return; // gave up waiting: evictions already go ahead
     const result = await executePlan(plan.plan, runners, { dryRun: false, now: () => new Date() });
     const failed = result.steps.filter((s) => s.status === 'failed');
     if (failed.length > 0) throw new Error(failed.map((s) => s.detail).join('; '));
+    this.ready = true;
     if (plan.plan.steps.length > 0) {
       this.event(
         'LoadBalancerDeregistered',

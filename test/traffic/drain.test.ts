@@ -143,4 +143,18 @@ describe('traffic-aware drain on a spot interruption', () => {
       off();
     }
   }, 60_000);
+
+  it('ELBv2 unreachable (never answers): evictions go ahead after 5 s without it and the report says so', async () => {
+    const off = e.sim.faults.add({ service: 'elasticloadbalancing', timeout: true });
+    try {
+      const { instanceId } = nodeWithMostWebPods();
+      const report = await interruptAndReport(instanceId);
+      expect(report.drain?.complete).toBe(true);
+      const lb = report.drain?.loadBalancers as LoadBalancerDrainReport;
+      expect(lb.unavailable).toBe(true);
+      expect(lb.notes.join(' ')).toMatch(/did not answer within 5000 ms\): the drain proceeds/);
+    } finally {
+      off();
+    }
+  }, 60_000);
 });
