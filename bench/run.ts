@@ -18,6 +18,7 @@ const benches: Record<string, () => Promise<{ run: () => Promise<BenchResult> }>
   'drain-real': () => import('./drain-real.ts'),
   rebalance: () => import('./rebalance.ts'),
   'cordon-path': () => import('./cordon-path.ts'),
+  traffic: () => import('./traffic.ts'),
 };
 
 const FILE = new URL('../BENCHMARKS.md', import.meta.url);

@@ -7,9 +7,11 @@ import { parseAllDocuments } from 'yaml';
 import type { EventInput } from './aws/events.ts';
 import {
   type AwsRequestLog,
+  type ElbTimings,
   type EventBus,
   type GroupSpec,
   type SimAws,
+  type SimElbv2,
   type SimSqs,
   startAwsSide,
 } from './aws/index.ts';
@@ -22,6 +24,7 @@ import type { InflightLimits, InflightStats } from './k8s/api/inflight.ts';
 import { RESOURCES } from './k8s/api/resources.ts';
 import { kubeconfigYaml, type RequestLog, startKubeApi } from './k8s/api/server.ts';
 import { startControllers } from './k8s/controllers/index.ts';
+import { LoadBalancerController } from './k8s/controllers/lb-controller.ts';
 import { type KObject, Store } from './k8s/store.ts';
 import { prewarmDeployments } from './prewarm.ts';
 import {
@@ -36,6 +39,7 @@ import {
   type ScenarioNodeGroup,
   type ScenarioTarget,
 } from './scenario.ts';
+import { ServingIndex } from './traffic/serving.ts';
 
 export type { EventBridgeEvent } from './aws/events.ts';
 export type { Scenario, ScenarioInput } from './scenario.ts';
@@ -77,6 +81,10 @@ export interface SimulatorOptions {
   inflight?: InflightLimits;
   /** per-account AWS rate limits (default: sim/aws/throttle.ts); false = none */
   awsThrottle?: ThrottleRates | false;
+  /** ELBv2 health-check, propagation and time-scale settings (sim/aws/elbv2-model.ts) */
+  elbTimings?: Partial<ElbTimings>;
+  /** AWS Load Balancer Controller: endpoint change → target (de)registration (default 500 ms) */
+  lbControllerReactionMs?: number;
 }
 
 export interface AwsClientConfig {
@@ -97,6 +105,10 @@ export interface Simulator {
   faults: FaultInjector;
   aws: SimAws;
   sqs: SimSqs;
+  /** ELBv2 target groups, kept in sync with TargetGroupBindings by the simulated LB controller */
+  elbv2: SimElbv2;
+  /** whether a pod IP / instance answers requests now (sim/traffic) */
+  serving: ServingIndex;
   events: Pick<EventBus, 'subscribe' | 'emitted'>;
   kubeRequests: RequestLog;
   kubeInflight: InflightStats;
@@ -146,6 +158,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     ...(opts.bootDelayMs !== undefined ? { bootDelayMs: opts.bootDelayMs } : {}),
     ...(opts.interruptionNoticeMs !== undefined ? { interruptionNoticeMs: opts.interruptionNoticeMs } : {}),
     ...(opts.awsThrottle !== undefined ? { throttle: opts.awsThrottle } : {}),
+    ...(opts.elbTimings ? { elbTimings: opts.elbTimings } : {}),
   });
   const cloud = awsSide.cloud;
 
@@ -165,6 +178,13 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     ...(opts.podStartMs !== undefined ? { podStartMs: opts.podStartMs } : {}),
     ...(opts.podTerminationMs !== undefined ? { podTerminationMs: opts.podTerminationMs } : {}),
     ...(opts.volumeDetachMs !== undefined ? { volumeDetachMs: opts.volumeDetachMs } : {}),
+  });
+
+  // health checks pass for targets that serve (sim/traffic/serving.ts)
+  const serving = new ServingIndex(store);
+  awsSide.elbv2.setHealthProbe((group, target) => !serving.refusal(group.targetType, target.id));
+  const lbController = new LoadBalancerController(store, awsSide.elbv2, {
+    ...(opts.lbControllerReactionMs !== undefined ? { reactionMs: opts.lbControllerReactionMs } : {}),
   });
 
   const onScenarioError =
@@ -201,6 +221,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     faults,
     aws: cloud,
     sqs: awsSide.sqs,
+    elbv2: awsSide.elbv2,
+    serving,
     events: awsSide.events,
     kubeRequests: kube.requests,
     kubeInflight: kube.inflight,
@@ -232,6 +254,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       stopped = true;
       for (const timer of scenarioTimers) clearTimeout(timer);
       controllers.stop();
+      lbController.stop();
+      serving.stop();
       await awsSide.stop();
       await kube.stop();
     },

@@ -45,6 +45,8 @@ export async function drainNode(
   const meter = new RequestMeter(opts.concurrency);
   const logger = options.logger;
   if (opts.dryRun) return dryRunDrain(k8s, nodeName, opts, meter, startedAt);
+  // traffic-aware drain (issue 14): deregistration starts now, beside the cordon
+  options.evictionGate?.start(nodeName);
 
   const { nodeObject, ...cordon } = await cordonNode(k8s, nodeName, opts, meter).catch((err: unknown) => {
     throw isNotFound(err) ? new Error(`cannot drain node "${nodeName}": no such node`) : err;
@@ -119,6 +121,7 @@ export async function drainNode(
       stop,
       startedAt,
       onProgress: options.onProgress,
+      ...(options.evictionGate ? { evictionGate: options.evictionGate } : {}),
       logger,
     });
   } finally {
@@ -388,6 +391,8 @@ async function finish(
     joinedExistingDrain: result.joined,
     durationMs,
     apiRequests: base.meter.count,
+    // traffic-aware drain (issue 14)
+    ...(options.evictionGate ? { loadBalancers: await options.evictionGate.report() } : {}),
   };
   options.logger?.info('drain finished', {
     node: base.node,

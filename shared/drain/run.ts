@@ -17,7 +17,14 @@ import {
   untilAborted,
   VolumeDetachTracker,
 } from './trackers.ts';
-import type { DrainOptions, DrainPlan, DrainProgress, PlannedEviction, PodOutcome } from './types.ts';
+import type {
+  DrainOptions,
+  DrainPlan,
+  DrainProgress,
+  EvictionGate,
+  PlannedEviction,
+  PodOutcome,
+} from './types.ts';
 
 const BUDGET_BACKOFF_START_MS = 100;
 const BUDGET_BACKOFF_MAX_MS = 2_000;
@@ -49,6 +56,8 @@ export interface RunContext {
   stop: AbortSignal;
   startedAt: number;
   onProgress?: (p: DrainProgress) => void;
+  /** traffic-aware drain (issue 14) */
+  evictionGate?: EvictionGate;
   logger?: DrainOptions['logger'];
 }
 
@@ -97,15 +106,20 @@ export async function carryOutDrainPlan(plan: DrainPlan, ctx: RunContext): Promi
         continue;
       }
       const budget = run.eviction.budget;
-      const evicted = budget
-        ? slots.acquire(budget, ctx.stop).then(async (release) => {
-            try {
-              return ctx.stop.aborted ? false : await requestEviction(run, ctx, budgets, goneTracker, report);
-            } finally {
-              release();
-            }
-          })
-        : requestEviction(run, ctx, budgets, goneTracker, report);
+      // issue 14: the load balancer's gate first (targets drained), then the budget's slot.
+      const evicted = holdForGate(run, ctx).then(() =>
+        budget
+          ? slots.acquire(budget, ctx.stop).then(async (release) => {
+              try {
+                return ctx.stop.aborted
+                  ? false
+                  : await requestEviction(run, ctx, budgets, goneTracker, report);
+              } finally {
+                release();
+              }
+            })
+          : requestEviction(run, ctx, budgets, goneTracker, report),
+      );
       finished.push(evicted.then((ok) => (ok ? awaitRemoval(run, ctx, volumes, report) : undefined)));
     }
     report();
@@ -115,6 +129,12 @@ export async function carryOutDrainPlan(plan: DrainPlan, ctx: RunContext): Promi
     budgets.stop();
   }
   return summarize(plan, runs, ctx.options.waitForVolumeDetach);
+}
+
+/** Traffic-aware drain (issue 14): waits for DrainOptions.evictionGate, never past the stop signal. */
+async function holdForGate(run: PodRun, ctx: RunContext): Promise<void> {
+  const gate = ctx.evictionGate;
+  if (gate) await untilAborted(gate.beforeEviction(run.eviction, ctx.stop), ctx.stop);
 }
 
 function newRun(eviction: PlannedEviction, waitOnly: boolean, tracker: GoneTracker): PodRun {
@@ -145,6 +165,7 @@ async function requestEviction(
       run.evictedAt = Date.now();
       run.blockedBy = undefined;
       if (pod.budget) budgets.consumed(pod.budget);
+      ctx.evictionGate?.evicted(pod, new Date(run.evictedAt));
       ctx.events.pod(
         pod,
         'Evicting',

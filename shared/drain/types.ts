@@ -45,8 +45,43 @@ export interface DrainOptions {
   /** Stop waiting (e.g. Lambda about to time out) and report what is left. */
   signal?: AbortSignal;
   onProgress?: (p: DrainProgress) => void;
+  /** Load-balancer draining (shared/traffic/session.ts): started beside the cordon, awaited per pod. */
+  evictionGate?: EvictionGate;
   logger?: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
   metrics?: Pick<Metrics, 'addMetric'>;
+}
+
+// ---- traffic-aware drains (issue 14): an optional hook, self-contained ----
+/** Holds each pod's eviction until something outside the drain engine lets it go. */
+export interface EvictionGate {
+  /** Called once when the drain starts, before the cordon is awaited (not awaited itself). */
+  start(node: string): void;
+  /** Awaited before the pod's first eviction request; resolves (never rejects) when it may go. */
+  beforeEviction(pod: PlannedEviction, stop: AbortSignal): Promise<void>;
+  /** The eviction (or delete) was accepted. */
+  evicted(pod: PlannedEviction, at: Date): void;
+  report(): Promise<LoadBalancerDrainReport>;
+}
+
+export interface PodTargetsReport {
+  pod: string;
+  /** how many load-balancer targets the pod had */
+  targets: number;
+  deregisteredAt?: string;
+  /** every target left `draining` */
+  drainedAt?: string;
+  evictedAt?: string;
+  /** evicted while still draining, because the deadline left no more time */
+  cutShortByDeadline: boolean;
+}
+
+export interface LoadBalancerDrainReport {
+  /** where the target groups came from: TargetGroupBindings, tags, or nothing found */
+  source: 'bindings' | 'tags' | 'none';
+  /** ELBv2 throttled or unreachable: the drain went on without load-balancer draining */
+  unavailable: boolean;
+  notes: string[];
+  pods: PodTargetsReport[];
 }
 
 export interface DrainProgress {
@@ -162,6 +197,8 @@ export interface DrainReport {
   durationMs: number;
   /** Requests spotguard itself sent to the API server for this drain (watches count once). */
   apiRequests: number;
+  /** Set when DrainOptions.evictionGate was given (traffic-aware drain). */
+  loadBalancers?: LoadBalancerDrainReport;
 }
 
 export interface DrainStatus {

@@ -1,6 +1,7 @@
 // The AWS side of the simulator in one call: event bus, fleet, SQS and the HTTP endpoint.
 import type { Store } from '../k8s/store.ts';
 import { SimAws } from './cloud.ts';
+import { type ElbTimings, SimElbv2 } from './elbv2-model.ts';
 import { EventBus } from './events.ts';
 import { type AwsEndpoint, type FaultSource, startAwsEndpoint } from './server.ts';
 import { SimSqs } from './sqs.ts';
@@ -16,6 +17,8 @@ export type {
   SimInstance,
 } from './cloud.ts';
 export { SimAws } from './cloud.ts';
+export type { ElbTimings } from './elbv2-model.ts';
+export { SimElbv2 } from './elbv2-model.ts';
 export type { EventBridgeEvent, EventSubscriber } from './events.ts';
 export { EventBus } from './events.ts';
 export type { AwsEndpoint, AwsService, FaultSource } from './server.ts';
@@ -39,11 +42,13 @@ export interface SimAwsSideOptions {
   stateChangeMs?: number;
   /** per-account AWS rate limits (default on); false = none */
   throttle?: ThrottleRates | false;
+  elbTimings?: Partial<ElbTimings>;
 }
 
 export interface SimAwsSide {
   cloud: SimAws;
   sqs: SimSqs;
+  elbv2: SimElbv2;
   events: EventBus;
   endpoint: AwsEndpoint;
   stop(): Promise<void>;
@@ -62,9 +67,11 @@ export async function startAwsSide(opts: SimAwsSideOptions): Promise<SimAwsSide>
     ...(opts.stateChangeMs !== undefined ? { stateChangeMs: opts.stateChangeMs } : {}),
   });
   const sqs = new SimSqs({ region: opts.region });
+  const elbv2 = new SimElbv2(opts.region, opts.elbTimings);
   const endpoint = await startAwsEndpoint({
     cloud,
     sqs,
+    elbv2,
     ...(opts.faults ? { faults: opts.faults } : {}),
     ...(opts.port !== undefined ? { port: opts.port } : {}),
     ...(opts.throttle !== undefined ? { throttle: opts.throttle } : {}),
@@ -79,6 +86,7 @@ export async function startAwsSide(opts: SimAwsSideOptions): Promise<SimAwsSide>
   return {
     cloud,
     sqs,
+    elbv2,
     events,
     endpoint,
     async stop() {

@@ -7,6 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { AUTOSCALING_XMLNS, handleAutoScaling } from './autoscaling-api.ts';
 import type { SimAws } from './cloud.ts';
 import { EC2_XMLNS, handleEc2 } from './ec2-api.ts';
+import { ELBV2_XMLNS, handleElbv2 } from './elbv2-api.ts';
+import type { SimElbv2 } from './elbv2-model.ts';
 import { SimLambdaFunctions } from './lambda-api.ts';
 import { handleSqs, type SimSqs, SQS_QUERY_ERROR_CODES } from './sqs.ts';
 import {
@@ -34,7 +36,7 @@ import {
 
 const TIMEOUT_FAULT_MS = 30_000;
 
-export type AwsService = 'autoscaling' | 'ec2' | 'eks' | 'sts' | 'sqs' | 'lambda';
+export type AwsService = 'autoscaling' | 'ec2' | 'eks' | 'sts' | 'sqs' | 'lambda' | 'elasticloadbalancing';
 
 /** What sim/faults.ts's FaultInjector.decide returns (structurally). */
 export interface FaultDecision {
@@ -85,6 +87,8 @@ export interface AwsEndpointOptions {
   cloud: SimAws;
   sqs: SimSqs;
   cluster: EksClusterInfo;
+  /** ELBv2 target groups (elbv2-api.ts); without it the service is not served */
+  elbv2?: SimElbv2;
   faults?: FaultSource;
   port?: number;
   /** per-account rate limits (default: DEFAULT_THROTTLE_RATES); false = none */
@@ -188,7 +192,7 @@ function parseRequest(req: IncomingMessage, body: string): ParsedRequest {
     scope ?? (String(req.headers['x-amz-target'] ?? '').startsWith('AmazonSQS.') ? 'sqs' : undefined);
   if (!service)
     throw new Error('Missing Authentication Token: no SigV4 Authorization header or X-Amz-Credential');
-  if (!['autoscaling', 'ec2', 'eks', 'sts', 'sqs', 'lambda'].includes(service)) {
+  if (!['autoscaling', 'ec2', 'eks', 'sts', 'sqs', 'lambda', 'elasticloadbalancing'].includes(service)) {
     throw new Error(`The simulator does not serve AWS service '${service}'`);
   }
   const method = req.method ?? 'GET';
@@ -247,6 +251,11 @@ async function dispatch(
       return stsResponse(req, requestId);
     case 'lambda':
       return opts.lambda.invoke(req.path, req.headers, req.body, requestId);
+    case 'elasticloadbalancing': {
+      if (!opts.elbv2) throw new AwsError('InvalidAction', 'ELBv2 is not simulated on this endpoint');
+      const result = handleElbv2(opts.elbv2, req.action, parseQuery(req.body));
+      return queryResponse(req.action, ELBV2_XMLNS, result, requestId);
+    }
     case 'sqs': {
       const input = req.body ? JSON.parse(req.body) : {};
       return jsonResponse(await handleSqs(opts.sqs, req.action, input), requestId);
@@ -279,6 +288,8 @@ function errorResponse(service: AwsService, error: AwsError, requestId: string):
       return queryError(error, AUTOSCALING_XMLNS, requestId);
     case 'sts':
       return queryError(error, STS_XMLNS, requestId);
+    case 'elasticloadbalancing':
+      return queryError(error, ELBV2_XMLNS, requestId);
     case 'ec2':
       return ec2Error(error, requestId);
     case 'lambda':
@@ -332,6 +343,7 @@ const THROTTLING: Record<AwsService, [code: string, status: number]> = {
   sts: ['Throttling', 503],
   eks: ['ThrottlingException', 503],
   sqs: ['ThrottlingException', 503],
+  elasticloadbalancing: ['Throttling', 400],
 };
 
 function readBody(req: IncomingMessage): Promise<string> {

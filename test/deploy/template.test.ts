@@ -46,6 +46,9 @@ const STAR_RESOURCE_EXCEPTIONS = new Set([
   'autoscaling:DescribeAutoScalingInstances',
   'autoscaling:DescribeLifecycleHooks',
   'ec2:DescribeInstances',
+  'elasticloadbalancing:DescribeTags', // ELBv2 describe calls take no resource-level scoping
+  'elasticloadbalancing:DescribeTargetGroups',
+  'elasticloadbalancing:DescribeTargetHealth',
   'xray:PutTraceSegments', // only with tracing Active
   'xray:PutTelemetryRecords',
 ]);
@@ -144,6 +147,20 @@ describe('IAM', () => {
         StringEquals: { 'aws:ResourceTag/spotguard.io/managed': 'spotguard' }, // the clusterName param
       });
       expect(JSON.stringify(statement.Resource)).toContain(':autoScalingGroup:*:autoScalingGroupName/*');
+    }
+  });
+
+  it('ELBv2 DeregisterTargets only on target groups tagged for this cluster (traffic-aware drains)', () => {
+    const deregister = allowStatements().filter(({ statement }) =>
+      actionsOf(statement).includes('elasticloadbalancing:DeregisterTargets'),
+    );
+    expect(deregister.length).toBe(1);
+    for (const { statement } of deregister) {
+      expect(actionsOf(statement)).toEqual(['elasticloadbalancing:DeregisterTargets']);
+      expect(Object.keys((statement.Condition as { StringEquals: object }).StringEquals)).toEqual([
+        'aws:ResourceTag/elbv2.k8s.aws/cluster',
+      ]);
+      expect(JSON.stringify(statement.Resource)).toContain(':targetgroup/*/*');
     }
   });
 

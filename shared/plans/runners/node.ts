@@ -1,5 +1,6 @@
 // Runners for the steps that touch the node: cordon, drain, uncordon, annotate.
 import type { V1Node } from '@kubernetes/client-node';
+import { loadBalancerDrain } from '../../actions/drain-options.ts';
 import { EventSink } from '../../drain/events.ts';
 import { cordonNode, drainNode, uncordonNode } from '../../drain/index.ts';
 import { RequestMeter } from '../../drain/requests.ts';
@@ -76,6 +77,11 @@ export const runDrain: StepRunner<DrainStep, NodeContext> = async (step, ctx, do
     ...(Number.isFinite(left) ? { signal: AbortSignal.timeout(Math.max(0, left)) } : {}),
     logger: d.logger,
     metrics: d.metrics,
+    // Traffic-aware drain (shared/traffic): targets deregistered, pods held until drained.
+    ...loadBalancerDrain(d, {
+      reason: step.reason,
+      ...(step.deadline ? { deadline: new Date(step.deadline) } : {}),
+    }),
   });
   const outOfTime = !drain.complete && d.timeLeftMs() < 1000;
   return {

@@ -214,6 +214,15 @@ export const RESOURCES: ResourceType[] = [
     withStatus: true,
   }),
   define({ group: 'coordination.k8s.io', resource: 'leases', kind: 'Lease' }),
+  // CRD of the AWS Load Balancer Controller (sim/k8s/controllers/lb-controller.ts acts on it)
+  define({
+    group: 'elbv2.k8s.aws',
+    versions: ['v1beta1'],
+    resource: 'targetgroupbindings',
+    kind: 'TargetGroupBinding',
+    categories: ['all'],
+    withStatus: true,
+  }),
   define({
     group: 'storage.k8s.io',
     resource: 'volumeattachments',

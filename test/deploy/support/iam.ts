@@ -76,6 +76,7 @@ export const resourcesOf = (s: Statement): unknown[] => list(s.Resource);
 const IAM_PREFIX: Record<string, string> = {
   'auto-scaling': 'autoscaling',
   ec2: 'ec2',
+  'elastic-load-balancing-v2': 'elasticloadbalancing',
   eks: 'eks',
   sqs: 'sqs',
   sts: 'sts',
