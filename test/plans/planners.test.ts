@@ -6,7 +6,9 @@ import { loadConfig } from '../../shared/config.ts';
 import type { DomainEvent } from '../../shared/events/types.ts';
 import type { Observed } from '../../shared/observe.ts';
 import { ownershipOf } from '../../shared/ownership.ts';
-import { type NodeEvent, planFor } from '../../shared/plans/plan-for.ts';
+import type { NodePlan } from '../../shared/plans/common.ts';
+import type { NodeStep } from '../../shared/plans/node-steps.ts';
+import { type NodeEvent, planFor as plan, stepKindsOf } from '../../shared/plans/plan-for.ts';
 
 const config = loadConfig({ REQUEUE_QUEUE_URL: 'http://127.0.0.1:1/q', CLUSTER_NAME: 'prod' });
 const now = new Date('2026-01-01T00:00:00Z');
@@ -88,6 +90,25 @@ const hook = {
   lifecycleActionToken: '00000000-0000-0000-0000-000000000000',
   transition: 'autoscaling:EC2_INSTANCE_TERMINATING',
 };
+
+/** Step kinds each event kind's plans in these tables emitted (undos included). */
+const emitted = new Map<NodeEvent['kind'], Set<string>>();
+
+/**
+ * planFor, checked on every plan of these tables: a step kind the planner does not declare in
+ * stepKindsOf would run a runner (and AWS calls) its function's IAM role does not grant.
+ */
+function planFor(ev: NodeEvent, o: Observed, c: typeof config): NodePlan {
+  const p = plan(ev, o, c);
+  const stepKinds = p.steps.flatMap((s) => [s.kind, ...(s.undo ? [(s.undo as NodeStep).kind] : [])]);
+  expect(stepKindsOf[ev.kind], `${ev.kind} planned ${stepKinds.join(', ')}`).toEqual(
+    expect.arrayContaining(stepKinds),
+  );
+  const seen = emitted.get(ev.kind) ?? new Set();
+  for (const k of stepKinds) seen.add(k);
+  emitted.set(ev.kind, seen);
+  return p;
+}
 
 const kinds = (ev: NodeEvent, o: Observed, c = config) => planFor(ev, o, c).steps.map((s) => s.kind);
 
@@ -271,5 +292,14 @@ describe('rebalance recommendation', () => {
       'cordon',
       'annotate',
     ]);
+  });
+});
+
+// Last: runs after the tables above (vitest runs a file's tests in order).
+describe('declared step kinds (stepKindsOf, what the IAM derivation grants from)', () => {
+  it('every declared step kind is emitted by some plan of the tables: nothing declared "just in case"', () => {
+    for (const [kind, declared] of Object.entries(stepKindsOf)) {
+      expect([...(emitted.get(kind as NodeEvent['kind']) ?? [])].sort(), kind).toEqual([...declared].sort());
+    }
   });
 });
