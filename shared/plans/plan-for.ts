@@ -28,8 +28,8 @@ export type NodeEvent = Extract<
  * emits one that is.
  */
 export const stepKindsOf: Record<NodeEvent['kind'], readonly NodeStep['kind'][]> = {
-  'spot-interruption': ['cordon', 'drain', 'replace', 'give-back', 'scale-out'],
-  'rebalance-recommendation': ['cordon', 'annotate', 'replace', 'give-back', 'await-replacement', 'drain'],
+  'spot-interruption': ['cordon', 'drain', 'detach', 'increment', 'give-back', 'scale-out'],
+  'rebalance-recommendation': ['cordon', 'annotate', 'increment', 'give-back', 'await-replacement', 'drain'],
   'lifecycle-terminate': ['cordon', 'drain', 'heartbeat', 'requeue', 'complete-hook'],
   'lifecycle-launch': ['await-node-ready', 'requeue', 'complete-hook'],
   'state-change': ['cordon', 'drain', 'uncordon'],

@@ -115,15 +115,15 @@ const kinds = (ev: NodeEvent, o: Observed, c = config) => planFor(ev, o, c).step
 describe('spot interruption', () => {
   it('ours (managed tag on the group only): cordon, drain to the deadline, detach', () => {
     const plan = planFor(itn, observed(), config);
-    expect(plan.steps.map((s) => s.kind)).toEqual(['cordon', 'drain', 'replace']);
+    expect(plan.steps.map((s) => s.kind)).toEqual(['cordon', 'drain', 'detach']);
     expect(plan.steps[1]).toMatchObject({ deadline: itn.deadline, after: ['cordon'] });
     expect(plan.deadline).toBe(itn.deadline);
   });
   it('increment mode: desired+1 carries its give-back as undo', () => {
     const plan = planFor(itn, observed(), { ...config, replacementMode: 'increment' });
-    const replace = plan.steps.find((s) => s.kind === 'replace')!;
+    const replace = plan.steps.find((s) => s.id === 'replace')!;
     expect(replace).toMatchObject({
-      action: 'increment',
+      kind: 'increment',
       newDesired: 3,
       undo: { kind: 'give-back', group: 'spot-a' },
     });
@@ -282,7 +282,7 @@ describe('rebalance recommendation', () => {
   });
   it('replace-then-drain: desired+1 with its give-back, drain only after the replacement is Ready', () => {
     const plan = planFor(rb, observed(), { ...config, rebalancePolicy: 'replace-then-drain' });
-    expect(plan.steps.map((s) => s.kind)).toEqual(['replace', 'await-replacement', 'cordon', 'drain']);
+    expect(plan.steps.map((s) => s.kind)).toEqual(['increment', 'await-replacement', 'cordon', 'drain']);
     expect(plan.steps[0]!.undo).toMatchObject({ kind: 'give-back', terminateIfDrained: 'drain' });
     expect(plan.steps[3]!.requires).toEqual(['await-replacement']);
   });

@@ -6,20 +6,27 @@ import { annotateNode } from '../../k8s/annotate.ts';
 import { isNotFound } from '../../k8s/api-error.ts';
 import { metricNames } from '../../observability.ts';
 import type { StepRunner } from '../execute.ts';
-import type { AwaitReplacementStep, GiveBackStep, ReplaceStep, ScaleOutStep } from '../node-steps.ts';
+import type {
+  AwaitReplacementStep,
+  DetachStep,
+  GiveBackStep,
+  IncrementStep,
+  ScaleOutStep,
+} from '../node-steps.ts';
 import type { NodeContext } from './context.ts';
 
 const REPLACEMENT_POLL_MS = 2000;
 
-export const runReplace: StepRunner<ReplaceStep, NodeContext> = async (step, ctx) => {
-  if (step.action === 'detach') {
-    await detachForReplacement(ctx.deps.aws.autoScaling, step.group, step.instanceId);
-    ctx.deps.metrics.addMetric(metricNames.replacementsLaunched, 'Count', 1);
-    return { status: 'done', detail: `replacement: detach from ${step.group}` };
-  }
+export const runDetach: StepRunner<DetachStep, NodeContext> = async (step, ctx) => {
+  await detachForReplacement(ctx.deps.aws.autoScaling, step.group, step.instanceId);
+  ctx.deps.metrics.addMetric(metricNames.replacementsLaunched, 'Count', 1);
+  return { status: 'done', detail: `replacement: detach from ${step.group}` };
+};
+
+export const runIncrement: StepRunner<IncrementStep, NodeContext> = async (step, ctx) => {
   // Recorded first: a crash after the SetDesiredCapacity still leaves the mark for the give-back.
   await annotateNode(ctx.deps.k8s, step.node, { [REPLACEMENT_ANNOTATION]: `increment:${step.group}` });
-  await setDesiredCapacity(ctx.deps.aws.autoScaling, step.group, step.newDesired!);
+  await setDesiredCapacity(ctx.deps.aws.autoScaling, step.group, step.newDesired);
   ctx.deps.metrics.addMetric(metricNames.replacementsLaunched, 'Count', 1);
   return { status: 'done', detail: `replacement: increment in ${step.group} → desired ${step.newDesired}` };
 };
