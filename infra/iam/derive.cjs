@@ -1,6 +1,7 @@
 // Per-function IAM, derived from the code: for each route in shared/routes.ts, the AWS SDK v3
-// commands reachable from its handler when the dispatcher only knows the event kinds the route
-// accepts (shared/events/routing.ts). esbuild bundles the handler with the SDK left external and
+// commands reachable from its handler when the dispatch and planFor only know the event kinds the
+// route accepts (shared/events/routing.ts) and nodeRunners only the step kinds those kinds'
+// planners can emit (stepKindsOf, shared/plans/plan-for.ts). esbuild bundles the handler with the SDK left external and
 // tree-shaking on; the `import { …Command } from "@aws-sdk/client-…"` lines left in its output are
 // exactly the commands that code can send. Used at packaging (infra/iam/roles.cjs) and by
 // test/deploy (support/iam.ts), so a new function or a new SDK call changes its role by itself.
