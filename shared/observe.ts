@@ -4,7 +4,7 @@
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import type { GroupInfo } from './aws/autoscaling.ts';
 import type { InstanceInfo } from './aws/instances.ts';
-import type { CapacityApi } from './capacity/api.ts';
+import type { CapacityReads } from './capacity/api.ts';
 import { podsThatFit } from './capacity/room.ts';
 import { zoneOfNode, zonesOfVolume } from './capacity/zonal.ts';
 import type { KubeClients } from './k8s/client.ts';
@@ -44,7 +44,7 @@ export interface Observed {
 export interface ObserveDeps {
   k8s: KubeClients;
   resolver: NodeResolver;
-  capacity: CapacityApi;
+  capacity: CapacityReads;
   clusterName?: string;
   managedTag: { key: string; value: string };
   now: () => Date;

@@ -1,6 +1,7 @@
 // Per-function IAM, derived from the code: for each route in shared/routes.ts, the AWS SDK v3
-// commands reachable from its handler when the dispatcher only knows the event kinds the route
-// accepts (shared/events/routing.ts). esbuild bundles the handler with the SDK left external and
+// commands reachable from its handler when the dispatch and planFor only know the event kinds the
+// route accepts (shared/events/routing.ts) and nodeRunners only the step kinds those kinds'
+// planners can emit (stepKindsOf, shared/plans/plan-for.ts). esbuild bundles the handler with the SDK left external and
 // tree-shaking on; the `import { …Command } from "@aws-sdk/client-…"` lines left in its output are
 // exactly the commands that code can send. Used at packaging (infra/iam/roles.cjs) and by
 // test/deploy (support/iam.ts), so a new function or a new SDK call changes its role by itself.
@@ -31,12 +32,12 @@ function esbuild() {
   return require('esbuild');
 }
 
-/** Loads shared/routes.ts and shared/events/routing.ts (TypeScript) through esbuild. */
+/** Loads shared/routes.ts, shared/events/routing.ts and plan-for.ts's stepKindsOf through esbuild. */
 async function loadRoutes() {
   const out = await esbuild().build({
     stdin: {
       contents:
-        "export { routes } from './shared/routes.ts';\nexport { acceptedKinds } from './shared/events/routing.ts';",
+        "export { routes } from './shared/routes.ts';\nexport { acceptedKinds } from './shared/events/routing.ts';\nexport { stepKindsOf } from './shared/plans/plan-for.ts';",
       resolveDir: ROOT,
       loader: 'ts',
     },
@@ -54,48 +55,90 @@ async function loadRoutes() {
   return require(file);
 }
 
+const DISPATCH = 'shared/plans/dispatch.ts';
+const PLAN_FOR = 'shared/plans/plan-for.ts';
+const RUNNERS = 'shared/plans/runners/index.ts';
+
+function unreadable(file, what) {
+  return new Error(
+    `infra/iam/derive.cjs: ${file}: ${what}; it can no longer be cut per function (update derive.cjs)`,
+  );
+}
+
 /**
- * shared/actions/dispatch.ts cut down to `kinds`: its `case '<kind>': return <fn>(…)` lines and the
- * imports of those functions. Throws when it can no longer be read that way (say so, do not guess).
+ * `source` with the `case 'kind': return fn(…);` clauses of kinds not in `kinds` removed (a clause
+ * may carry several labels: it stays with the labels that remain). Every `case` of the file must
+ * be of that form: a case derive.cjs cannot read could reach anything.
  */
-function dispatchFor(kinds, source) {
-  const imports = new Map();
-  for (const m of source.matchAll(/import\s*\{([^}]*)\}\s*from\s*'([^']+)'/g)) {
-    for (const name of m[1]
-      .split(',')
-      .map((s) => s.trim())
-      .filter((s) => s && !s.startsWith('type '))) {
-      imports.set(name, m[2]);
-    }
+function cutCases(source, kinds, file) {
+  const clause = /((?:case '[\w-]+':\s*)+)return \w+\([^;]*\);/g;
+  const labelsIn = (text) => [...text.matchAll(/case '([\w-]+)':/g)].map((m) => m[1]);
+  const unread = labelsIn(source.replace(clause, ''));
+  if (unread.length > 0) {
+    throw unreadable(file, `case '${unread[0]}' is not of the form \`case 'kind': return fn(…);\``);
   }
-  const cases = [...source.matchAll(/case '([\w-]+)':\s*return (\w+)\(/g)];
-  if (cases.length === 0) {
-    throw new Error("infra/iam/derive.cjs: no `case 'kind': return fn(` found in shared/actions/dispatch.ts");
-  }
-  const lines = [];
-  const used = [];
-  for (const [, kind, fn] of cases) {
-    if (!kinds.includes(kind)) continue;
-    const from = imports.get(fn);
-    if (!from) throw new Error(`infra/iam/derive.cjs: ${fn} (kind ${kind}) is not imported in dispatch.ts`);
-    lines.push(`import { ${fn} } from '${from}';`);
-    used.push(`    case '${kind}': return ${fn}(event, d);`);
-  }
-  return [
-    ...lines,
-    'export async function handleEvent(event, d) {',
-    '  switch (event.kind) {',
-    ...used,
-    "    default: return { kind: event.kind, dedupKey: event.dedupKey, outcome: 'ignored', summary: '', actions: [] };",
-    '  }',
-    '}',
-  ].join('\n');
+  if (labelsIn(source).length === 0) throw unreadable(file, "no `case 'kind': return fn(…);` found");
+  return source.replace(clause, (whole, labels) => {
+    const kept = labelsIn(labels).filter((k) => kinds.includes(k));
+    return kept.length === 0
+      ? ''
+      : `${kept.map((k) => `case '${k}':`).join(' ')} ${whole.slice(labels.length)}`;
+  });
+}
+
+/** runners/index.ts with the `nodeRunners` entries of `stepKinds` only (each line `kind: runFn,`). */
+function cutRunners(source, stepKinds, file = RUNNERS) {
+  const table = /(export const nodeRunners\b[^=]*=\s*\{)([^}]*)(\};)/.exec(source);
+  if (!table) throw unreadable(file, 'no `export const nodeRunners … = { … };`');
+  const entries = table[2].split('\n').filter((l) => l.trim());
+  const parsed = entries.map((line) => [line, /^\s*'?([\w-]+)'?:\s*\w+,\s*$/.exec(line)?.[1]]);
+  const odd = parsed.find(([, kind]) => !kind);
+  if (odd) throw unreadable(file, `entry ${JSON.stringify(odd[0].trim())} is not \`kind: runFn,\``);
+  const missing = stepKinds.filter((k) => !parsed.some(([, kind]) => kind === k));
+  if (missing.length > 0) throw unreadable(file, `no runner for step kind(s) ${missing.join(', ')}`);
+  const kept = parsed.filter(([, kind]) => stepKinds.includes(kind)).map(([line]) => line);
+  return source.replace(table[0], `${table[1]}\n${kept.join('\n')}\n${table[3]}`);
+}
+
+/** The step kinds the planners of `kinds` can emit (stepKindsOf in plan-for.ts). */
+function stepKindsFor(kinds, stepKindsOf) {
+  return [...new Set(kinds.flatMap((k) => stepKindsOf[k] ?? []))].sort();
+}
+
+/**
+ * The esbuild plugin that cuts a function's bundle to its route: the dispatch and planFor to the
+ * event kinds it accepts, nodeRunners to the step kinds their planners can emit.
+ */
+function cutToRoute(kinds, stepKindsOf) {
+  const cuts = [
+    [DISPATCH, (src) => cutCases(src, kinds, DISPATCH)],
+    [PLAN_FOR, (src) => cutCases(src, kinds, PLAN_FOR)],
+    [RUNNERS, (src) => cutRunners(src, stepKindsFor(kinds, stepKindsOf))],
+  ];
+  return {
+    name: 'cut-to-route',
+    setup(build) {
+      for (const [file, cut] of cuts) {
+        const abs = path.join(ROOT, file);
+        const filter = new RegExp(
+          `${file
+            .split('/')
+            .map((part) => part.replace(/\./g, '\\.'))
+            .join('[\\\\/]')}$`,
+        );
+        build.onLoad({ filter }, () => ({
+          contents: cut(readFileSync(abs, 'utf8')),
+          loader: 'ts',
+          resolveDir: path.dirname(abs),
+        }));
+      }
+    },
+  };
 }
 
 /** IAM actions (→ the files' commands) reachable from functions/<name>/handler.ts for `kinds`. */
-async function reachableActions(functionName, kinds) {
-  const dispatchPath = path.join(ROOT, 'shared/actions/dispatch.ts');
-  const dispatchSource = readFileSync(dispatchPath, 'utf8');
+async function reachableActions(functionName, kinds, stepKindsOf) {
+  const steps = stepKindsOf ?? (await loadRoutes()).stepKindsOf;
   const out = await esbuild().build({
     entryPoints: [path.join(ROOT, `functions/${functionName}/handler.ts`)],
     bundle: true,
@@ -108,18 +151,7 @@ async function reachableActions(functionName, kinds) {
     // Our code only: every package stays an import (the SDK commands are read from those).
     packages: 'external',
     logLevel: 'silent',
-    plugins: [
-      {
-        name: 'dispatch-for-route',
-        setup(build) {
-          build.onLoad({ filter: /shared[\\/]actions[\\/]dispatch\.ts$/ }, () => ({
-            contents: dispatchFor(kinds, dispatchSource),
-            loader: 'ts',
-            resolveDir: path.dirname(dispatchPath),
-          }));
-        },
-      },
-    ],
+    plugins: [cutToRoute(kinds, steps)],
   });
   const text = out.outputFiles[0].text;
   // esbuild drops unreachable functions but keeps an external import's full name list, so a
@@ -144,13 +176,17 @@ async function reachableActions(functionName, kinds) {
 
 /** { functionName → { route, kinds, actions } } for every route. */
 async function deriveAll() {
-  const { routes, acceptedKinds } = await loadRoutes();
+  const { routes, acceptedKinds, stepKindsOf } = await loadRoutes();
   const result = {};
   for (const route of routes) {
     const kinds = acceptedKinds(route);
-    result[route.functionName] = { route, kinds, actions: await reachableActions(route.functionName, kinds) };
+    result[route.functionName] = {
+      route,
+      kinds,
+      actions: await reachableActions(route.functionName, kinds, stepKindsOf),
+    };
   }
   return result;
 }
 
-module.exports = { deriveAll, reachableActions, dispatchFor, IAM_PREFIX };
+module.exports = { deriveAll, reachableActions, cutCases, cutRunners, stepKindsFor, IAM_PREFIX };

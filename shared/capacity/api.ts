@@ -1,29 +1,19 @@
-// The narrow interface capacity decisions and runners need: a few Auto Scaling calls, nothing else.
+// The Auto Scaling reads capacity decisions need (observe, the runners' group polls). The capacity
+// mutations are called only by their runners (shared/plans/runners/capacity.ts), never through an
+// object handed to every function: that keeps them out of the IAM role of functions whose planners
+// cannot ask for capacity (infra/iam/derive.cjs reads what each bundle can still reach).
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import {
-  describeGroup,
-  describeManagedGroups,
-  detachForReplacement,
-  type GroupInfo,
-  setDesiredCapacity,
-  terminateInGroup,
-} from '../aws/autoscaling.ts';
+import { describeGroup, describeManagedGroups, type GroupInfo } from '../aws/autoscaling.ts';
 
-export interface CapacityApi {
+export interface CapacityReads {
   group(name: string): Promise<GroupInfo | undefined>;
   /** Groups carrying the managed tag (ownership is checked again by the caller). */
   managedGroups(tag: { key: string; value: string }): Promise<GroupInfo[]>;
-  detach(group: string, instanceId: string): Promise<void>;
-  setDesired(group: string, desired: number): Promise<void>;
-  terminate(instanceId: string, decrementDesired: boolean): Promise<void>;
 }
 
-export function capacityApi(asg: AutoScalingClient): CapacityApi {
+export function capacityReads(asg: AutoScalingClient): CapacityReads {
   return {
     group: (name) => describeGroup(asg, name),
     managedGroups: (tag) => describeManagedGroups(asg, tag),
-    detach: (group, id) => detachForReplacement(asg, group, id),
-    setDesired: (group, desired) => setDesiredCapacity(asg, group, desired),
-    terminate: (id, dec) => terminateInGroup(asg, id, dec),
   };
 }

@@ -3,7 +3,7 @@
 import type { ActionDeps, HandleReport } from '../actions/types.ts';
 import { onAlarm, type Rebalancer } from '../alarms/index.ts';
 import { heartbeatTimeoutSeconds } from '../aws/autoscaling.ts';
-import { capacityApi } from '../capacity/api.ts';
+import { capacityReads } from '../capacity/api.ts';
 import type { DomainEvent } from '../events/types.ts';
 import { metricNames, recordSpotInterruption } from '../observability.ts';
 import { type Observed, observe } from '../observe.ts';
@@ -15,6 +15,8 @@ import { type NodeEvent, planFor } from './plan-for.ts';
 import { handleReportOf } from './report.ts';
 import { nodeRunners } from './runners/index.ts';
 
+// infra/iam/derive.cjs cuts the case clauses of this file to the kinds of a function's route, so
+// keep each one a single `return fn(…);`: what a function cannot receive, it cannot call.
 export async function handleEvent(event: DomainEvent, d: ActionDeps): Promise<HandleReport> {
   switch (event.kind) {
     case 'manual':
@@ -22,13 +24,14 @@ export async function handleEvent(event: DomainEvent, d: ActionDeps): Promise<Ha
     case 'alarm':
       return onAlarm(event, d, rebalancerFor(d));
     case 'asg-activity':
-    case 'ignored': {
-      d.metrics.addMetric(metricNames.eventsIgnored, 'Count', 1);
-      const summary =
-        event.kind === 'ignored' ? event.reason : `${event.kind}: no action configured for this kind yet`;
-      return { kind: event.kind, dedupKey: event.dedupKey, outcome: 'ignored', summary, actions: [] };
-    }
-    default:
+    case 'ignored':
+      return ignore(event, d);
+    case 'spot-interruption':
+    case 'rebalance-recommendation':
+    case 'lifecycle-terminate':
+    case 'lifecycle-launch':
+    case 'state-change':
+    case 'scheduled-change':
       return handleNodeEvent(event, d);
   }
 }
@@ -46,12 +49,35 @@ function rebalancerFor(d: ActionDeps): Rebalancer {
   };
 }
 
+async function ignore(
+  event: Extract<DomainEvent, { kind: 'asg-activity' | 'alarm' | 'ignored' }>,
+  d: ActionDeps,
+): Promise<HandleReport> {
+  d.metrics.addMetric(metricNames.eventsIgnored, 'Count', 1);
+  const summary =
+    event.kind === 'ignored' ? event.reason : `${event.kind}: no action configured for this kind yet`;
+  return { kind: event.kind, dedupKey: event.dedupKey, outcome: 'ignored', summary, actions: [] };
+}
+
+/** What a planner reads beyond observe(): the lifecycle hook's heartbeat timeout. */
+async function hookTimeoutOf(ev: NodeEvent, d: ActionDeps): Promise<number | undefined> {
+  switch (ev.kind) {
+    case 'lifecycle-terminate':
+    case 'lifecycle-launch':
+      return heartbeatTimeoutSeconds(d.aws.autoScaling, ev.autoScalingGroupName, ev.lifecycleHookName).catch(
+        () => undefined,
+      );
+    default:
+      return undefined;
+  }
+}
+
 /** Observes and plans without running anything (what --dry-run prints). */
 export async function planEvent(
   ev: NodeEvent,
   d: ActionDeps,
 ): Promise<{ observed: Observed; plan: NodePlan }> {
-  const capacity = capacityApi(d.aws.autoScaling);
+  const capacity = capacityReads(d.aws.autoScaling);
   const lifecycle = ev.kind === 'lifecycle-terminate' || ev.kind === 'lifecycle-launch' ? ev : undefined;
   const [observed, hookTimeoutSeconds] = await Promise.all([
     observe(
@@ -69,13 +95,7 @@ export async function planEvent(
         ...(lifecycle ? { groupName: lifecycle.autoScalingGroupName } : {}),
       },
     ),
-    lifecycle
-      ? heartbeatTimeoutSeconds(
-          d.aws.autoScaling,
-          lifecycle.autoScalingGroupName,
-          lifecycle.lifecycleHookName,
-        ).catch(() => undefined)
-      : undefined,
+    hookTimeoutOf(ev, d),
   ]);
   if (hookTimeoutSeconds !== undefined) observed.hookTimeoutSeconds = hookTimeoutSeconds;
   return { observed, plan: planFor(ev, observed, d.config) };
@@ -102,7 +122,7 @@ async function handleNodeEvent(ev: NodeEvent, d: ActionDeps): Promise<HandleRepo
     dryRun: d.dryRun,
     now: d.now,
     deps: d,
-    capacity: capacityApi(d.aws.autoScaling),
+    capacity: capacityReads(d.aws.autoScaling),
     observed,
   });
   const report = handleReportOf(ev, plan, run);

@@ -23,14 +23,26 @@ export interface DrainStep extends StepBase {
   mode: 'evict' | 'delete';
 }
 
-export interface ReplaceStep extends StepBase {
-  kind: 'replace';
-  action: 'detach' | 'increment';
+/**
+ * The replacement asked for by detaching the instance (desired unchanged: the group launches one
+ * now). Its own kind, apart from increment: a function whose planners never detach is not granted
+ * DetachInstances (IAM follows the step kinds, infra/iam/derive.cjs).
+ */
+export interface DetachStep extends StepBase {
+  kind: 'detach';
   group: string;
   instanceId: string;
   node: string;
-  /** increment: the desired capacity to set. */
-  newDesired?: number;
+}
+
+/** The replacement asked for by desired+1 (recorded on the node; a give-back undoes it). */
+export interface IncrementStep extends StepBase {
+  kind: 'increment';
+  group: string;
+  instanceId: string;
+  node: string;
+  /** The desired capacity to set. */
+  newDesired: number;
 }
 
 /** Gives back one unit of desired capacity: the undo of every desired+1. */
@@ -112,7 +124,8 @@ export interface AnnotateStep extends StepBase {
 export type NodeStep =
   | CordonStep
   | DrainStep
-  | ReplaceStep
+  | DetachStep
+  | IncrementStep
   | GiveBackStep
   | ScaleOutStep
   | AwaitReplacementStep

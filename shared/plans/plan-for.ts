@@ -4,6 +4,7 @@ import type { Observed } from '../observe.ts';
 import type { NodePlan, PlanConfig } from './common.ts';
 import { planScheduledChange, planStateChange } from './instance-state.ts';
 import { planLifecycleLaunch, planLifecycleTerminate } from './lifecycle.ts';
+import type { NodeStep } from './node-steps.ts';
 import { planRebalance } from './rebalance-recommendation.ts';
 import { planSpotInterruption } from './spot-interruption.ts';
 
@@ -19,6 +20,21 @@ export type NodeEvent = Extract<
       | 'scheduled-change';
   }
 >;
+
+/**
+ * The step kinds (undos included) each planner can emit: what the function of its route may run,
+ * so what its IAM role grants (infra/iam/derive.cjs keeps only these runners).
+ * test/plans/planners.test.ts fails when a planner emits a kind not declared here, or never
+ * emits one that is.
+ */
+export const stepKindsOf: Record<NodeEvent['kind'], readonly NodeStep['kind'][]> = {
+  'spot-interruption': ['cordon', 'drain', 'detach', 'increment', 'give-back', 'scale-out'],
+  'rebalance-recommendation': ['cordon', 'annotate', 'increment', 'give-back', 'await-replacement', 'drain'],
+  'lifecycle-terminate': ['cordon', 'drain', 'heartbeat', 'requeue', 'complete-hook'],
+  'lifecycle-launch': ['await-node-ready', 'requeue', 'complete-hook'],
+  'state-change': ['cordon', 'drain', 'uncordon'],
+  'scheduled-change': ['cordon', 'drain', 'uncordon'],
+};
 
 export function planFor(ev: NodeEvent, o: Observed, c: PlanConfig): NodePlan {
   switch (ev.kind) {

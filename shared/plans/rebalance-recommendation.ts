@@ -69,9 +69,8 @@ export function planRebalance(ev: RebalanceRecommendationEvent, o: Observed, c: 
     }
     steps.push(
       {
-        kind: 'replace',
+        kind: 'increment',
         id: 'replace',
-        action: 'increment',
         group: group.name,
         instanceId: ev.instanceId,
         node,

@@ -41,9 +41,8 @@ export function planSpotInterruption(ev: SpotInterruptionEvent, o: Observed, c: 
   plan.replacement = replacement;
   if (replacement.action === 'detach') {
     steps.push({
-      kind: 'replace',
+      kind: 'detach',
       id: 'replace',
-      action: 'detach',
       group: replacement.group,
       instanceId: ev.instanceId,
       node,
@@ -61,9 +60,8 @@ export function planSpotInterruption(ev: SpotInterruptionEvent, o: Observed, c: 
     };
     if (replacement.action === 'increment') {
       steps.push({
-        kind: 'replace',
+        kind: 'increment',
         id: 'replace',
-        action: 'increment',
         group,
         instanceId: ev.instanceId,
         node,

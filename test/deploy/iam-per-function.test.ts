@@ -6,7 +6,7 @@ import { routes } from '../../shared/routes.ts';
 import { deriveAll } from './support/iam.ts';
 
 const require = createRequire(import.meta.url);
-const { reachableActions, dispatchFor } = require('../../infra/iam/derive.cjs');
+const { reachableActions, cutCases, cutRunners, stepKindsFor } = require('../../infra/iam/derive.cjs');
 const { statementsFor, manualInvokers } = require('../../infra/iam/roles.cjs');
 
 const MUTATIONS = [
@@ -33,7 +33,7 @@ describe('derived roles', async () => {
     }
   });
 
-  it('manual, state-change and scheduled-change cannot change Auto Scaling at all', () => {
+  it('manual, state-change and scheduled-change cannot change Auto Scaling at all (their planners emit no capacity step)', () => {
     for (const fn of ['manual', 'state-change', 'scheduled-change']) {
       expect(
         actionsOf(fn).filter((a) => MUTATIONS.includes(a)),
@@ -49,6 +49,17 @@ describe('derived roles', async () => {
     }
   });
 
+  it('the capacity mutations follow the step kinds: spot interruption detaches, desired+1 gives back (terminate)', () => {
+    expect(actionsOf('spot-interruption')).toEqual(
+      expect.arrayContaining([
+        'autoscaling:DetachInstances',
+        'autoscaling:SetDesiredCapacity',
+        'autoscaling:TerminateInstanceInAutoScalingGroup',
+      ]),
+    );
+    expect(actionsOf('lifecycle').filter((a) => MUTATIONS.slice(2).includes(a))).toEqual([]);
+  });
+
   it('is driven by the accepted kinds: the manual handler that also took lifecycle events would need hook calls', async () => {
     const widened = await reachableActions('manual', ['manual', 'lifecycle-terminate']);
     expect(widened).toContain('autoscaling:CompleteLifecycleAction');
@@ -56,26 +67,52 @@ describe('derived roles', async () => {
   });
 });
 
-describe('dispatch cut to a route', () => {
+describe('sources cut to a route', () => {
   const source = [
     "import { onA, onB } from './a.ts';",
     "import { onC } from './c.ts';",
     'switch (event.kind) {',
     "  case 'a': return onA(event, d);",
     "  case 'b':\n    return onB(event, d);",
-    "  case 'c': return onC(event, d);",
+    "  case 'c':\n  case 'd':\n    return onC(event, d);",
     '}',
   ].join('\n');
 
-  it('keeps only the cases and imports of the accepted kinds', () => {
-    const cut = dispatchFor(['a', 'c'], source);
-    expect(cut).toContain("import { onA } from './a.ts';");
-    expect(cut).toContain("import { onC } from './c.ts';");
-    expect(cut).not.toContain('onB');
+  it('keeps only the case clauses of the accepted kinds, and of a shared clause the accepted labels', () => {
+    const cut = cutCases(source, ['a', 'd'], 'x.ts');
+    expect(cut).toContain("case 'a': return onA(event, d);");
+    expect(cut).toContain("case 'd': return onC(event, d);");
+    expect(cut).not.toMatch(/onB\(|case 'b'|case 'c'/);
   });
 
-  it('refuses a dispatcher it cannot read', () => {
-    expect(() => dispatchFor(['a'], 'export const handleEvent = table[event.kind];')).toThrow(/dispatch\.ts/);
+  it('refuses a source it cannot read, naming the file and the case', () => {
+    expect(() => cutCases('export const handleEvent = table[event.kind];', ['a'], 'd.ts')).toThrow(
+      /d\.ts: no `case/,
+    );
+    expect(() => cutCases(`${source}\ncase 'e': { return onE(); }`, ['a'], 'd.ts')).toThrow(
+      /d\.ts: case 'e'/,
+    );
+  });
+
+  const runners = [
+    'export const nodeRunners: RunnerMap<NodeStep, NodeContext> = {',
+    '  cordon: runCordon,',
+    "  'give-back': runGiveBack,",
+    '  replace: runReplace,',
+    '};',
+  ].join('\n');
+
+  it('keeps the runners of the step kinds the route can emit; a declared kind without a runner is an error', () => {
+    const cut = cutRunners(runners, ['cordon', 'give-back']);
+    expect(cut).toContain("'give-back': runGiveBack,");
+    expect(cut).not.toContain('runReplace');
+    expect(() => cutRunners(runners, ['drain'])).toThrow(/no runner for step kind\(s\) drain/);
+    expect(() => cutRunners(runners.replace('cordon: runCordon,', '...more,'), [])).toThrow(/\.\.\.more/);
+  });
+
+  it("a route's step kinds are those its kinds' planners declare", () => {
+    const declared = { x: ['cordon', 'drain'], y: ['drain', 'replace'] };
+    expect(stepKindsFor(['ignored', 'x', 'y'], declared)).toEqual(['cordon', 'drain', 'replace']);
   });
 });
 

@@ -6,7 +6,9 @@ import { loadConfig } from '../../shared/config.ts';
 import type { DomainEvent } from '../../shared/events/types.ts';
 import type { Observed } from '../../shared/observe.ts';
 import { ownershipOf } from '../../shared/ownership.ts';
-import { type NodeEvent, planFor } from '../../shared/plans/plan-for.ts';
+import type { NodePlan } from '../../shared/plans/common.ts';
+import type { NodeStep } from '../../shared/plans/node-steps.ts';
+import { type NodeEvent, planFor as plan, stepKindsOf } from '../../shared/plans/plan-for.ts';
 
 const config = loadConfig({ REQUEUE_QUEUE_URL: 'http://127.0.0.1:1/q', CLUSTER_NAME: 'prod' });
 const now = new Date('2026-01-01T00:00:00Z');
@@ -89,20 +91,39 @@ const hook = {
   transition: 'autoscaling:EC2_INSTANCE_TERMINATING',
 };
 
+/** Step kinds each event kind's plans in these tables emitted (undos included). */
+const emitted = new Map<NodeEvent['kind'], Set<string>>();
+
+/**
+ * planFor, checked on every plan of these tables: a step kind the planner does not declare in
+ * stepKindsOf would run a runner (and AWS calls) its function's IAM role does not grant.
+ */
+function planFor(ev: NodeEvent, o: Observed, c: typeof config): NodePlan {
+  const p = plan(ev, o, c);
+  const stepKinds = p.steps.flatMap((s) => [s.kind, ...(s.undo ? [(s.undo as NodeStep).kind] : [])]);
+  expect(stepKindsOf[ev.kind], `${ev.kind} planned ${stepKinds.join(', ')}`).toEqual(
+    expect.arrayContaining(stepKinds),
+  );
+  const seen = emitted.get(ev.kind) ?? new Set();
+  for (const k of stepKinds) seen.add(k);
+  emitted.set(ev.kind, seen);
+  return p;
+}
+
 const kinds = (ev: NodeEvent, o: Observed, c = config) => planFor(ev, o, c).steps.map((s) => s.kind);
 
 describe('spot interruption', () => {
   it('ours (managed tag on the group only): cordon, drain to the deadline, detach', () => {
     const plan = planFor(itn, observed(), config);
-    expect(plan.steps.map((s) => s.kind)).toEqual(['cordon', 'drain', 'replace']);
+    expect(plan.steps.map((s) => s.kind)).toEqual(['cordon', 'drain', 'detach']);
     expect(plan.steps[1]).toMatchObject({ deadline: itn.deadline, after: ['cordon'] });
     expect(plan.deadline).toBe(itn.deadline);
   });
   it('increment mode: desired+1 carries its give-back as undo', () => {
     const plan = planFor(itn, observed(), { ...config, replacementMode: 'increment' });
-    const replace = plan.steps.find((s) => s.kind === 'replace')!;
+    const replace = plan.steps.find((s) => s.id === 'replace')!;
     expect(replace).toMatchObject({
-      action: 'increment',
+      kind: 'increment',
       newDesired: 3,
       undo: { kind: 'give-back', group: 'spot-a' },
     });
@@ -261,7 +282,7 @@ describe('rebalance recommendation', () => {
   });
   it('replace-then-drain: desired+1 with its give-back, drain only after the replacement is Ready', () => {
     const plan = planFor(rb, observed(), { ...config, rebalancePolicy: 'replace-then-drain' });
-    expect(plan.steps.map((s) => s.kind)).toEqual(['replace', 'await-replacement', 'cordon', 'drain']);
+    expect(plan.steps.map((s) => s.kind)).toEqual(['increment', 'await-replacement', 'cordon', 'drain']);
     expect(plan.steps[0]!.undo).toMatchObject({ kind: 'give-back', terminateIfDrained: 'drain' });
     expect(plan.steps[3]!.requires).toEqual(['await-replacement']);
   });
@@ -271,5 +292,14 @@ describe('rebalance recommendation', () => {
       'cordon',
       'annotate',
     ]);
+  });
+});
+
+// Last: runs after the tables above (vitest runs a file's tests in order).
+describe('declared step kinds (stepKindsOf, what the IAM derivation grants from)', () => {
+  it('every declared step kind is emitted by some plan of the tables: nothing declared "just in case"', () => {
+    for (const [kind, declared] of Object.entries(stepKindsOf)) {
+      expect([...(emitted.get(kind as NodeEvent['kind']) ?? [])].sort(), kind).toEqual([...declared].sort());
+    }
   });
 });

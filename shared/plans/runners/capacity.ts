@@ -1,24 +1,32 @@
 // Runners for the steps that change Auto Scaling capacity. Every desired+1 is recorded on the node
 // (REPLACEMENT_ANNOTATION) until its give-back ran, so a crash in between is finished by the next run.
+import { detachForReplacement, setDesiredCapacity, terminateInGroup } from '../../aws/autoscaling.ts';
 import { REPLACEMENT_ANNOTATION } from '../../capacity/planner.ts';
 import { annotateNode } from '../../k8s/annotate.ts';
 import { isNotFound } from '../../k8s/api-error.ts';
 import { metricNames } from '../../observability.ts';
 import type { StepRunner } from '../execute.ts';
-import type { AwaitReplacementStep, GiveBackStep, ReplaceStep, ScaleOutStep } from '../node-steps.ts';
+import type {
+  AwaitReplacementStep,
+  DetachStep,
+  GiveBackStep,
+  IncrementStep,
+  ScaleOutStep,
+} from '../node-steps.ts';
 import type { NodeContext } from './context.ts';
 
 const REPLACEMENT_POLL_MS = 2000;
 
-export const runReplace: StepRunner<ReplaceStep, NodeContext> = async (step, ctx) => {
-  if (step.action === 'detach') {
-    await ctx.capacity.detach(step.group, step.instanceId);
-    ctx.deps.metrics.addMetric(metricNames.replacementsLaunched, 'Count', 1);
-    return { status: 'done', detail: `replacement: detach from ${step.group}` };
-  }
+export const runDetach: StepRunner<DetachStep, NodeContext> = async (step, ctx) => {
+  await detachForReplacement(ctx.deps.aws.autoScaling, step.group, step.instanceId);
+  ctx.deps.metrics.addMetric(metricNames.replacementsLaunched, 'Count', 1);
+  return { status: 'done', detail: `replacement: detach from ${step.group}` };
+};
+
+export const runIncrement: StepRunner<IncrementStep, NodeContext> = async (step, ctx) => {
   // Recorded first: a crash after the SetDesiredCapacity still leaves the mark for the give-back.
   await annotateNode(ctx.deps.k8s, step.node, { [REPLACEMENT_ANNOTATION]: `increment:${step.group}` });
-  await ctx.capacity.setDesired(step.group, step.newDesired!);
+  await setDesiredCapacity(ctx.deps.aws.autoScaling, step.group, step.newDesired);
   ctx.deps.metrics.addMetric(metricNames.replacementsLaunched, 'Count', 1);
   return { status: 'done', detail: `replacement: increment in ${step.group} → desired ${step.newDesired}` };
 };
@@ -32,11 +40,11 @@ export const runGiveBack: StepRunner<GiveBackStep, NodeContext> = async (step, c
   const drained = !step.terminateIfDrained || done.get(step.terminateIfDrained)?.status === 'done';
   let detail: string;
   if (member && drained) {
-    await ctx.capacity.terminate(member.instanceId, true);
+    await terminateInGroup(ctx.deps.aws.autoScaling, member.instanceId, true);
     detail = `terminated ${member.instanceId} with ShouldDecrementDesiredCapacity=true (desired back down)`;
   } else {
     const desired = Math.max(group.minSize, group.desiredCapacity - 1);
-    await ctx.capacity.setDesired(group.name, desired);
+    await setDesiredCapacity(ctx.deps.aws.autoScaling, group.name, desired);
     detail = `desired capacity of ${group.name} back to ${desired}${member ? ' (drain incomplete: the old instance stays)' : ''}`;
   }
   if (step.node) {
@@ -48,7 +56,7 @@ export const runGiveBack: StepRunner<GiveBackStep, NodeContext> = async (step, c
 };
 
 export const runScaleOut: StepRunner<ScaleOutStep, NodeContext> = async (step, ctx) => {
-  await ctx.capacity.setDesired(step.group, step.newDesired);
+  await setDesiredCapacity(ctx.deps.aws.autoScaling, step.group, step.newDesired);
   ctx.deps.metrics.addMetric(metricNames.zonalScaleOuts, 'Count', 1);
   return { status: 'done', detail: `zonal scale-out: ${step.group} → ${step.newDesired} (${step.why})` };
 };

@@ -1,7 +1,7 @@
 // One runner per node-safety step kind (the executor refuses a plan whose kind has none).
 import type { RunnerMap } from '../execute.ts';
 import type { NodeStep } from '../node-steps.ts';
-import { runAwaitReplacement, runGiveBack, runReplace, runScaleOut } from './capacity.ts';
+import { runAwaitReplacement, runDetach, runGiveBack, runIncrement, runScaleOut } from './capacity.ts';
 import type { NodeContext } from './context.ts';
 import { runAwaitNodeReady, runCompleteHook, runHeartbeat, runRequeue } from './hooks.ts';
 import { runAnnotate, runCordon, runDrain, runUncordon } from './node.ts';
@@ -11,7 +11,8 @@ export const nodeRunners: RunnerMap<NodeStep, NodeContext> = {
   drain: runDrain,
   uncordon: runUncordon,
   annotate: runAnnotate,
-  replace: runReplace,
+  detach: runDetach,
+  increment: runIncrement,
   'give-back': runGiveBack,
   'scale-out': runScaleOut,
   'await-replacement': runAwaitReplacement,
