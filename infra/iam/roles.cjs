@@ -61,6 +61,13 @@ function scopeOf(action, route, ctx) {
     return { Resource: [arnOf(queueId(route)), arnOf(dlqId(route))] };
   // A record being handled is kept visible-again-soon (crash → retry inside the hook's heartbeat timeout).
   if (action === 'sqs:ChangeMessageVisibility' && route.queue) return { Resource: arnOf(queueId(route)) };
+  if (action === 'elasticloadbalancing:DeregisterTargets') {
+    // Only target groups the AWS Load Balancer Controller of this cluster tagged (shared/traffic).
+    return {
+      Resource: TARGET_GROUP_ARN,
+      Condition: { StringEquals: { 'aws:ResourceTag/elbv2.k8s.aws/cluster': ctx.clusterName } },
+    };
+  }
   if (service === 'elasticloadbalancing') return { Resource: TARGET_GROUP_ARN };
   throw new Error(
     `infra/iam/roles.cjs: no resource scope known for ${action} (function ${route.functionName}); add one to scopeOf`,

@@ -15,7 +15,7 @@ const NS = 'spotguard';
 beforeAll(async () => {
   sim = await startSimulator({ nodes: 1 });
   k8s = kubeClientsFromConfig(sim.kubeConfig());
-  await k8s.core.createNamespace({ body: { metadata: { name: NS } } });
+  // the simulator creates spotguard's namespace, as a deployed spotguard has it
 });
 afterAll(async () => {
   await sim?.stop();

@@ -14,7 +14,6 @@ import { type Simulator, startSimulator } from '../../sim/index.ts';
 let sim: Simulator;
 beforeAll(async () => {
   sim = await startSimulator({ nodes: 2, podStartMs: 50, podTerminationMs: 100 });
-  sim.store.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'spotguard' } });
 }, 30_000);
 afterAll(async () => {
   await sim?.stop();

@@ -154,7 +154,8 @@ describe('IAM', () => {
     const deregister = allowStatements().filter(({ statement }) =>
       actionsOf(statement).includes('elasticloadbalancing:DeregisterTargets'),
     );
-    expect(deregister.length).toBe(1);
+    // one statement per function role whose drains deregister targets
+    expect(deregister.length).toBeGreaterThan(0);
     for (const { statement } of deregister) {
       expect(actionsOf(statement)).toEqual(['elasticloadbalancing:DeregisterTargets']);
       expect(Object.keys((statement.Condition as { StringEquals: object }).StringEquals)).toEqual([
@@ -208,12 +209,7 @@ describe('IAM', () => {
     const files = ['shared', 'functions'].flatMap((d) => sourceFiles(path.join(repoRoot, d)));
     const imported = [...sdkActions(files, repoRoot).keys()];
     const reachable = new Set(Object.values(await deriveAll()).flatMap((d) => d.actions));
-    // groupOfInstance (DescribeAutoScalingInstances) is dead code issue 10 removes: granted nowhere.
-    expect(imported.filter((a) => !reachable.has(a))).toEqual(
-      imported.includes('autoscaling:DescribeAutoScalingInstances')
-        ? ['autoscaling:DescribeAutoScalingInstances']
-        : [],
-    );
+    expect(imported.filter((a) => !reachable.has(a))).toEqual([]);
   });
 });
 

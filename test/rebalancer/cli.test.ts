@@ -54,7 +54,6 @@ beforeAll(async () => {
       workloads: [web(), pdb('web', 'web', { maxUnavailable: 1 })],
     },
   });
-  sim.store.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'spotguard' } });
   const env = simulatorEnvironment(sim);
   kubeconfig = env.SPOTGUARD_KUBECONFIG!;
   Object.assign(process.env, env, { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' });
