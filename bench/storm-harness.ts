@@ -136,7 +136,6 @@ export async function runStorm(opts: StormOptions): Promise<StormResult> {
   });
   const { hosts, loaded } = startHosts(opts.hosts, perHost, env, bundle);
   try {
-    sim.store.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'spotguard' } });
     const expected = opts.nodes * opts.deployments + opts.nodes + 2 * opts.statefulPerZone;
     await sim.waitFor(
       () => sim.store.list('pods').filter((p) => p.status?.phase === 'Running').length >= expected,
@@ -157,6 +156,8 @@ async function interrupt(sim: Simulator, opts: StormOptions, zones: string[], ho
   const victims = sim.aws
     .instances()
     .filter((i) => i.capacityType === 'SPOT' && i.state === 'running' && zones.slice(0, 2).includes(i.zone))
+    // this cluster's nodes only: the account also holds a neighbour cluster's groups
+    .filter((i) => sim.store.get('nodes', undefined, i.privateDnsName))
     .sort((a, b) =>
       a.zone === b.zone ? a.instanceId.localeCompare(b.instanceId) : a.zone < b.zone ? -1 : 1,
     );

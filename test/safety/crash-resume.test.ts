@@ -28,7 +28,6 @@ beforeAll(async () => {
     podTerminationMs: 20_000,
     scenario: { workloads: [deployment('web', 6, { grace: 30 })] },
   });
-  sim.store.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'spotguard' } });
   env = {
     ...(process.env as Record<string, string>),
     ...simulatorEnvironment(sim),

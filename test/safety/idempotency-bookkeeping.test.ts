@@ -13,13 +13,15 @@ let sim: Simulator;
 let dir: string;
 
 beforeAll(async () => {
-  // A bare simulator: no `spotguard` namespace (the first test relies on that).
+  // A cluster spotguard was never installed on: the simulator creates its namespace (as a deployed
+  // spotguard has it), so take it away (the first test relies on that).
   sim = await startSimulator({
     nodes: 3,
     podStartMs: 50,
     podTerminationMs: 100,
     scenario: { workloads: [deployment('web', 3)] },
   });
+  sim.store.delete('namespaces', undefined, 'spotguard');
   Object.assign(process.env, simulatorEnvironment(sim), {
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     POWERTOOLS_METRICS_DISABLED: 'true',
