@@ -50,6 +50,8 @@ describe('ownership', () => {
     const otherTags = { 'eks:cluster-name': 'someone-else', 'kubernetes.io/cluster/someone-else': 'owned' };
     e.sim.aws.createGroup({
       name: 'other-cluster-nodes',
+      // tagged by EKS for its own cluster (eks:cluster-name, kubernetes.io/cluster/…), as the simulator does
+      cluster: 'someone-else',
       zones: ['us-east-1a'],
       capacityType: 'ON_DEMAND',
       desired: 1,
