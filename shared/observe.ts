@@ -33,6 +33,12 @@ export interface Observed {
   instance?: InstanceInfo;
   /** EC2 could not be asked: the node was found by providerID alone. */
   ec2Error?: string;
+  /**
+   * The node could not be looked up at all (Kubernetes API unreachable, or EC2 failing with no
+   * providerID match): whether there is a node is unknown. Planners fail the event (retry, then the
+   * DLQ with this reason) but still complete a hook of ours, which would otherwise hang.
+   */
+  resolveError?: string;
   group?: GroupInfo;
   groupError?: string;
   ownership: Ownership;
@@ -56,9 +62,15 @@ export async function observe(
   opts: { groupName?: string; capacity?: boolean } = {},
 ): Promise<Observed> {
   const now = d.now();
-  const resolution = await d.resolver.resolve(instanceId);
-  const found = resolution.status === 'found' ? resolution : undefined;
-  const instance = resolution.instance;
+  let resolution: Awaited<ReturnType<NodeResolver['resolve']>> | undefined;
+  let resolveError: string | undefined;
+  try {
+    resolution = await d.resolver.resolve(instanceId);
+  } catch (err) {
+    resolveError = err instanceof Error ? err.message : String(err);
+  }
+  const found = resolution?.status === 'found' ? resolution : undefined;
+  const instance = resolution ? resolution.instance : d.resolver.knownInstance(instanceId);
   const ec2Error = found?.ec2Error;
   const groupName = opts.groupName ?? instance?.autoScalingGroupName;
   let group: GroupInfo | undefined;
@@ -86,9 +98,15 @@ export async function observe(
     ...(ec2Error ? { ec2Error } : {}),
     ...(group ? { group } : {}),
     ...(groupError ? { groupError } : {}),
+    ...(resolveError ? { resolveError } : {}),
     ...(found
       ? { nodeName: found.nodeName, node: found.node }
-      : { noNodeBecause: resolution.status === 'not-found' ? resolution.reason : '' }),
+      : {
+          noNodeBecause:
+            resolution?.status === 'not-found'
+              ? resolution.reason
+              : `the node could not be looked up (${resolveError})`,
+        }),
   };
   if (!opts.capacity || !found || ownership.verdict !== 'ours') return base;
   const zone = zoneOfNode(found.node) ?? instance?.availabilityZone;

@@ -75,6 +75,20 @@ export function isUnavailable(err: unknown): boolean {
   return code === 0 || code === 429 || code >= 500;
 }
 
+const LOCK_RETRY_DELAYS_MS = [100, 300];
+
+async function retryUnavailable<T>(call: () => Promise<T>): Promise<T> {
+  for (const delay of LOCK_RETRY_DELAYS_MS) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!isUnavailable(err)) throw err;
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+  return call();
+}
+
 export class FallbackCacheClient implements CacheClient {
   private readonly primary: CacheClient;
   private readonly fallback: CacheClient;
@@ -92,7 +106,7 @@ export class FallbackCacheClient implements CacheClient {
   async get(key: string): Promise<CacheValue | null> {
     if (this.inMemory.has(key)) return this.fallback.get(key);
     try {
-      return await this.primary.get(key);
+      return await retryUnavailable(() => this.primary.get(key));
     } catch (err) {
       this.rethrowSetup(err);
       this.opts.onProblem('unreachable', key, err);
@@ -106,7 +120,11 @@ export class FallbackCacheClient implements CacheClient {
     const { NX } = (options ?? {}) as SetOptions;
     if (this.inMemory.has(k)) return this.fallback.set(k, value, options);
     try {
-      return await this.primary.set(k, value, options);
+      // Taking the lock (NX) is worth two more tries: one failed create (a POST, which the transport
+      // does not retry) must not split concurrent deliveries between the cluster and this memory.
+      return NX
+        ? await retryUnavailable(() => this.primary.set(k, value, options))
+        : await this.primary.set(k, value, options);
     } catch (err) {
       this.rethrowSetup(err);
       if (!NX) {

@@ -15,6 +15,8 @@ import type { Plan } from './steps.ts';
 export type NodePlan = Plan<NodeStep> & {
   /** How the report classifies a plan with no steps. */
   outcome?: 'ignored' | 'not-found' | 'foreign' | 'failed';
+  /** Set with outcome 'failed': the reason the event is retried, then dead-lettered with. */
+  error?: string;
   /** Decisions that are not steps (e.g. "the zone has room"), for the report. */
   notes?: string[];
   replacement?: ReplacementPlan;
@@ -60,6 +62,10 @@ export function gate(
       `${o.instanceId}: ${o.noNodeBecause || 'EC2 does not know this instance id'}`,
     );
   if (verdict === 'foreign') return nothing(target, trigger, 'foreign', `${o.instanceId}: ${why}`);
+  if (o.resolveError && !o.node) {
+    const because = `${o.instanceId}: ${o.noNodeBecause}`;
+    return { ...nothing(target, trigger, 'failed', because), error: because };
+  }
   if (verdict === 'unknown' && (opts.mutatesAws || !o.node)) {
     return nothing(target, trigger, 'failed', `${o.instanceId}: ownership unknown (${why}): AWS left alone`);
   }

@@ -22,6 +22,26 @@ export function planLifecycleTerminate(ev: LifecycleTerminateEvent, o: Observed,
   if (o.ownership.verdict === 'foreign')
     return nothing(target, trigger, 'foreign', `${ev.instanceId}: ${o.ownership.why}: its hook is not ours`);
   const ours = o.ownership.verdict === 'ours';
+  if (!o.node && o.resolveError && ours) {
+    // Whether pods still run there is unknown, but a hook left hanging blocks the group and the
+    // instance leaves anyway: complete it, and fail the event so the reason reaches the DLQ.
+    const because = `${ev.instanceId}: ${o.noNodeBecause}`;
+    return {
+      target,
+      trigger,
+      outcome: 'failed',
+      error: because,
+      steps: [
+        {
+          kind: 'complete-hook',
+          id: 'complete-hook',
+          ref,
+          result: 'CONTINUE',
+          why: `${because}: nothing can be drained; completed so the group is not blocked`,
+        },
+      ],
+    };
+  }
   if (!o.node) {
     if (!ours) return gate(o, trigger, { needNode: true, mutatesAws: true })!;
     return {

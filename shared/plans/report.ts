@@ -55,7 +55,7 @@ export function handleReportOf(ev: NodeEvent, plan: NodePlan, run: PlanReport): 
     ...(plan.replacement ? { replacement: plan.replacement } : {}),
     ...(plan.zonal ? { zonal: plan.zonal } : {}),
     ...(lifecycle ? { lifecycle } : {}),
-    ...(crashed ? { error: crashed.detail } : {}),
+    ...(crashed ? { error: crashed.detail } : plan.error ? { error: plan.error } : {}),
   };
 }
 

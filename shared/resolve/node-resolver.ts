@@ -80,6 +80,11 @@ export class NodeResolver {
     this.opts = opts;
   }
 
+  /** What EC2 said of the instance, if it was described (also when the node could not be read). */
+  knownInstance(instanceId: string): InstanceInfo | undefined {
+    return this.instances.get(instanceId);
+  }
+
   resolve(instanceId: string, opts: ResolveOptions = {}): Promise<NodeResolution> {
     return this.resolveMany([instanceId], opts).then((results) => results.get(instanceId)!);
   }
