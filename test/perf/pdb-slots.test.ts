@@ -57,6 +57,8 @@ it("sends a budget's allowed disruptions together, and no eviction beyond them i
   const sorted = evictedAt.filter((_, i) => i < 6).sort((a, b) => a - b);
   expect(sorted[2]! - sorted[0]!).toBeLessThan(1_000);
   expect(sorted[3]! - sorted[0]!).toBeGreaterThanOrEqual(1_000);
-  // one probe at most while the budget is at 0: refusals are not multiplied by the slots
-  expect(sim.requests.byKey()['create pods/eviction']).toBeLessThanOrEqual(6 + 2);
+  // Refusals are not multiplied by refills: a loaded machine can make the disruption controller's
+  // status lag the three evictions, so each of the 3 slots may be refused once on a stale budget —
+  // never more (a slot that kept probing a budget at 0 would send many more).
+  expect(sim.requests.byKey()['create pods/eviction']).toBeLessThanOrEqual(6 + 3);
 });
