@@ -39,11 +39,9 @@ it('npm start story, --no-tty --speed max --output json: no misses, no PDB viola
   expect(summary.settled).toBe(true);
   expect(summary.deadLetters).toBe(0);
   expect(typeof summary.maxZoneSkew).toBe('number');
-  // TODO(rebalancer): once functions/rebalancer is routed, features.rebalancer is 'ran' and this holds
-  // on every run; until then the skew at the end is whatever the storm and the scheduler left.
-  if (summary.features.rebalancer === 'ran')
-    expect(summary.maxZoneSkew).toBeLessThanOrEqual(summary.zoneSkewAtEnd.allowed);
-  else expect(summary.features.rebalancer).toBe('not available in this build');
+  // the AZ rebalancer and the on-demand fallback are part of the story: both ran, skew within maxSkew
+  expect(summary.features).toEqual({ fallback: 'ran', rebalancer: 'ran' });
+  expect(summary.maxZoneSkew).toBeLessThanOrEqual(summary.zoneSkewAtEnd.allowed);
 
   // the kubectl-drain comparison ran on the same storm
   expect(summary.baseline.kubectl.deadlineMisses).toBeGreaterThanOrEqual(0);
