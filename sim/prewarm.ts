@@ -4,8 +4,9 @@
 // would have made (same ReplicaSet name and pod-template-hash, same pod defaults), so the
 // controllers adopt them when they start. Deployments this placement cannot honour (affinity,
 // topology spread, volumes, tolerations) are left to the controllers and the scheduler.
+
+import { parseBytes, parseMilliCpu } from '../shared/k8s/quantity.ts';
 import { podFromTemplate } from './k8s/controllers/pod-template.ts';
-import { parseBytes, parseMilliCpu } from './k8s/controllers/quantity.ts';
 import { createGenerated, ownerReferenceTo, templateHash } from './k8s/controllers/util.ts';
 import type { KObject, Store } from './k8s/store.ts';
 

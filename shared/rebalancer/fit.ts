@@ -3,41 +3,14 @@
 // requests vs allocatable minus what runs there, nodeSelector / required node affinity, taints.
 import type {
   V1Node,
-  V1NodeSelectorRequirement,
   V1Pod,
   V1Taint,
   V1Toleration,
 } from '@kubernetes/client-node';
 import { ANNOTATION_CORDONED_BY, LABEL_PREFIX } from '../drain/options.ts';
+import { matchesRequirement } from '../k8s/label-requirements.ts';
+import { parseBytes, parseMilliCpu, parseQuantity } from '../k8s/quantity.ts';
 import { ZONE_KEY } from './types.ts';
-
-const UNITS: Record<string, number> = {
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
-  n: 1e-9,
-  u: 1e-6,
-  m: 1e-3,
-  '': 1,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-};
-
-/** A Kubernetes quantity ("500m", "2Gi", "1e3") in base units; malformed → 0 (the API server refuses those). */
-export function quantity(q: string | number | undefined): number {
-  if (q === undefined) return 0;
-  if (typeof q === 'number') return q;
-  const m = /^([+-]?[0-9.]+)(?:([eE][+-]?[0-9]+)|(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?)$/.exec(q.trim());
-  if (!m) return 0;
-  return m[2] ? Number(m[1] + m[2]) : Number(m[1]) * UNITS[m[3] ?? '']!;
-}
 
 export interface Resources {
   milliCpu: number;
@@ -49,12 +22,12 @@ export interface Resources {
 export function podRequests(pod: V1Pod): Resources {
   const sum = { milliCpu: 0, memory: 0, pods: 1 };
   for (const c of pod.spec?.containers ?? []) {
-    sum.milliCpu += Math.ceil(quantity(c.resources?.requests?.cpu) * 1000);
-    sum.memory += quantity(c.resources?.requests?.memory);
+    sum.milliCpu += parseMilliCpu(c.resources?.requests?.cpu);
+    sum.memory += parseBytes(c.resources?.requests?.memory);
   }
   for (const c of pod.spec?.initContainers ?? []) {
-    sum.milliCpu = Math.max(sum.milliCpu, Math.ceil(quantity(c.resources?.requests?.cpu) * 1000));
-    sum.memory = Math.max(sum.memory, quantity(c.resources?.requests?.memory));
+    sum.milliCpu = Math.max(sum.milliCpu, parseMilliCpu(c.resources?.requests?.cpu));
+    sum.memory = Math.max(sum.memory, parseBytes(c.resources?.requests?.memory));
   }
   return sum;
 }
@@ -88,26 +61,6 @@ export function toleratesNode(pod: V1Pod, node: V1Node): boolean {
     .every((t) => tolerates(tolerations, t));
 }
 
-function requirementHolds(req: V1NodeSelectorRequirement, value: string | undefined): boolean {
-  const values = req.values ?? [];
-  switch (req.operator) {
-    case 'In':
-      return value !== undefined && values.includes(value);
-    case 'NotIn':
-      return value === undefined || !values.includes(value);
-    case 'Exists':
-      return value !== undefined;
-    case 'DoesNotExist':
-      return value === undefined;
-    case 'Gt':
-      return value !== undefined && Number(value) > Number(values[0]);
-    case 'Lt':
-      return value !== undefined && Number(value) < Number(values[0]);
-    default:
-      return false;
-  }
-}
-
 /** nodeSelector and required node affinity (terms ORed, expressions ANDed), as NodeAffinity filters. */
 export function matchesNodeAffinity(pod: V1Pod, node: V1Node): boolean {
   const labels = node.metadata?.labels ?? {};
@@ -117,9 +70,12 @@ export function matchesNodeAffinity(pod: V1Pod, node: V1Node): boolean {
   if (!terms || terms.length === 0) return true;
   return terms.some(
     (term) =>
-      (term.matchExpressions ?? []).every((r) => requirementHolds(r, labels[r.key])) &&
+      (term.matchExpressions ?? []).every((r) => matchesRequirement(labels, r)) &&
       (term.matchFields ?? []).every((r) =>
-        requirementHolds(r, r.key === 'metadata.name' ? node.metadata?.name : undefined),
+        matchesRequirement(
+          r.key === 'metadata.name' && node.metadata?.name ? { [r.key]: node.metadata.name } : {},
+          r,
+        ),
       ),
   );
 }
@@ -144,9 +100,9 @@ export function roomByNode(nodes: V1Node[], pods: V1Pod[]): Map<string, Room> {
       name: node.metadata?.name ?? '',
       zone,
       free: {
-        milliCpu: Math.floor(quantity(alloc.cpu) * 1000),
-        memory: quantity(alloc.memory),
-        pods: quantity(alloc.pods ?? '110'),
+        milliCpu: parseMilliCpu(alloc.cpu),
+        memory: parseBytes(alloc.memory),
+        pods: parseQuantity(alloc.pods ?? '110'),
       },
     });
   }

@@ -1,7 +1,7 @@
 // Node objects as an EKS managed node group's kubelet registers them (EKS 1.30, Amazon Linux 2023).
 // The AWS side of the simulator calls buildNodeObject when an instance boots.
 import { createHash } from 'node:crypto';
-import { parseBytes, parseMilliCpu } from './controllers/quantity.ts';
+import { parseBytes, parseMilliCpu } from '../../shared/k8s/quantity.ts';
 import type { KObject } from './store.ts';
 
 export interface SimNodeSpec {

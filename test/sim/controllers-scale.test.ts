@@ -1,7 +1,7 @@
 // Many nodes and pods at once: everything gets placed, capacity is never overcommitted, spread
 // holds, and a drain of several nodes at once settles. Correctness only: speed lives in bench/.
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseBytes, parseMilliCpu } from '../../sim/k8s/controllers/quantity.ts';
+import { parseBytes, parseMilliCpu } from '../../shared/k8s/quantity.ts';
 import {
   type Cluster,
   deletePod,

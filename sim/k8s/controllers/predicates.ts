@@ -1,7 +1,8 @@
 // Pod-to-node predicates shared by the scheduler and the DaemonSet controller: taints and
 // tolerations, nodeSelector and required node affinity, resource requests.
+
+import { parseBytes, parseMilliCpu } from '../../../shared/k8s/quantity.ts';
 import type { KObject } from '../store.ts';
-import { parseBytes, parseMilliCpu } from './quantity.ts';
 import { isNodeReady, type LabelSelectorRequirement, matchesRequirement } from './util.ts';
 
 export interface Taint {

@@ -8,6 +8,8 @@
 // Built for 500 nodes / 15,000 pods: per-node usage is kept incrementally from pod watch events,
 // the static node filter (taints/affinity/cordon) is cached per pod "shape" until a node changes,
 // and spread/affinity counts are computed once per cycle per selector (pod-affinity.ts).
+
+import { parseBytes, parseMilliCpu } from '../../../shared/k8s/quantity.ts';
 import type { KObject, Store, StoreEvent } from '../store.ts';
 import type { EventRecorder } from './events.ts';
 import type { OwnerIndex } from './owner-index.ts';
@@ -28,7 +30,6 @@ import {
   podRequests,
   untoleratedTaint,
 } from './predicates.ts';
-import { parseBytes, parseMilliCpu } from './quantity.ts';
 import {
   type AffinityState,
   affinityFilter,

@@ -1,7 +1,10 @@
 // Small helpers shared by the simulated controllers: work queues, timers, label selectors, pod
 // state predicates and graceful pod deletion (what the API server does for DELETE on a pod).
 import { createHash, randomBytes } from 'node:crypto';
+import { type LabelSelectorRequirement, matchesRequirement } from '../../../shared/k8s/label-requirements.ts';
 import { type KObject, type OwnerReference, type Store, StoreError } from '../store.ts';
+
+export { type LabelSelectorRequirement, matchesRequirement };
 
 export const nowIso = (): string => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
@@ -104,11 +107,6 @@ export class Timers {
   }
 }
 
-export interface LabelSelectorRequirement {
-  key: string;
-  operator: string;
-  values?: string[];
-}
 export interface LabelSelector {
   matchLabels?: Record<string, string>;
   matchExpressions?: LabelSelectorRequirement[];
@@ -126,28 +124,6 @@ export function matchesSelector(
     if (!matchesRequirement(have, req)) return false;
   }
   return true;
-}
-
-/** One requirement of a label selector or node selector term (In, NotIn, Exists, DoesNotExist, Gt, Lt). */
-export function matchesRequirement(labels: Record<string, string>, req: LabelSelectorRequirement): boolean {
-  const value = labels[req.key];
-  const values = req.values ?? [];
-  switch (req.operator) {
-    case 'In':
-      return value !== undefined && values.includes(value);
-    case 'NotIn':
-      return value === undefined || !values.includes(value);
-    case 'Exists':
-      return value !== undefined;
-    case 'DoesNotExist':
-      return value === undefined;
-    case 'Gt':
-      return value !== undefined && Number(value) > Number(values[0]);
-    case 'Lt':
-      return value !== undefined && Number(value) < Number(values[0]);
-    default:
-      return false;
-  }
 }
 
 export const controllerOf = (obj: KObject): OwnerReference | undefined =>
