@@ -1,12 +1,7 @@
 // Would a pod fit on a node? The scheduler's filters the rebalancer needs to predict where an
 // evicted pod's replacement can land: Ready and schedulable, not being drained by spotguard,
 // requests vs allocatable minus what runs there, nodeSelector / required node affinity, taints.
-import type {
-  V1Node,
-  V1Pod,
-  V1Taint,
-  V1Toleration,
-} from '@kubernetes/client-node';
+import type { V1Node, V1Pod, V1Taint, V1Toleration } from '@kubernetes/client-node';
 import { ANNOTATION_CORDONED_BY, LABEL_PREFIX } from '../drain/options.ts';
 import { matchesRequirement } from '../k8s/label-requirements.ts';
 import { parseBytes, parseMilliCpu, parseQuantity } from '../k8s/quantity.ts';

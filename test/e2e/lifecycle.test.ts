@@ -1,6 +1,14 @@
 // Auto Scaling lifecycle hooks end to end, and the overlap of ITN + terminate hook + state change.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deploymentWithPdb, type E2E, type Manifest, podsOn, readyPods, startE2E } from './harness.ts';
+import {
+  deploymentWithPdb,
+  type E2E,
+  type Manifest,
+  metricTotal,
+  podsOn,
+  readyPods,
+  startE2E,
+} from './harness.ts';
 
 let e: E2E;
 const HOOK = 'spotguard-drain';
@@ -91,6 +99,39 @@ describe('terminate lifecycle hook', () => {
     expect(report.lifecycle!.heartbeats).toBeGreaterThanOrEqual(1);
     // Completed by spotguard, not by the hook timing out: the instance is terminated right after.
     await e.sim.waitFor(() => e.sim.aws.instance(instanceId)?.state === 'terminated', 15_000, 'terminated');
+  }, 60_000);
+
+  it('a hook that times out under a running drain (heartbeats failing) is counted as LifecycleHookTimedOut', async () => {
+    const { instanceId } = nodeWithPods('spot-a');
+    const before = metricTotal(e.emf, 'LifecycleHookTimedOut');
+    // Heartbeats fail (500) until the 3 s hook has timed out; the next one then hears "No active
+    // Lifecycle Action" from Auto Scaling: the action ended before spotguard completed it.
+    const removeFault = e.sim.faults.add({
+      service: 'autoscaling',
+      verb: 'RecordLifecycleActionHeartbeat',
+      status: 500,
+    });
+    try {
+      e.sim.aws.terminateInGroup(instanceId, false);
+      await e.sim.waitFor(
+        () =>
+          e.sim.aws.instance(instanceId)?.lifecycleState !== 'Terminating:Wait' &&
+          !!e.sim.aws.instance(instanceId)?.lifecycleState?.startsWith('Terminating'),
+        20_000,
+        'hook timed out',
+      );
+    } finally {
+      removeFault();
+    }
+    await e.sim.waitFor(
+      () => e.reports().some((r) => r.instanceId === instanceId && r.kind === 'lifecycle-terminate'),
+      45_000,
+      'terminate hook handled',
+    );
+    const report = e.reports().find((r) => r.instanceId === instanceId && r.kind === 'lifecycle-terminate')!;
+    const heartbeat = report.plan?.steps.find((st) => st.kind === 'heartbeat');
+    expect(heartbeat?.detail).toContain('the lifecycle action timed out meanwhile');
+    expect(metricTotal(e.emf, 'LifecycleHookTimedOut')).toBe(before + 1);
   }, 60_000);
 
   it('completes CONTINUE when the instance is not a node of the cluster', async () => {

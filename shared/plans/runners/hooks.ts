@@ -15,11 +15,20 @@ export type ReadyResult = 'ready' | 'timed-out' | 'out-of-time';
 export const runHeartbeat: StepRunner<HeartbeatStep, NodeContext> = async (step, ctx, _done, until) => {
   const timeout = ctx.observed.hookTimeoutSeconds ?? FALLBACK_HEARTBEAT_TIMEOUT_S;
   let count = 0;
+  let timedOut = false;
   const timer = setInterval(
     () => {
       recordHeartbeat(ctx.deps.aws.autoScaling, step.ref).then(
         () => count++,
-        (err: unknown) => ctx.deps.logger.warn('lifecycle heartbeat failed', { error: String(err) }),
+        (err: unknown) => {
+          ctx.deps.logger.warn('lifecycle heartbeat failed', { error: String(err) });
+          // The action ended while our drain still runs, before spotguard completed it: it timed out
+          // (AWS applied the hook's default result). What the LifecycleHookTimedOut alarm watches.
+          if (!timedOut && /No active Lifecycle Action found/i.test(String(err))) {
+            timedOut = true;
+            ctx.deps.metrics.addMetric(metricNames.lifecycleHookTimedOut, 'Count', 1);
+          }
+        },
       );
     },
     Math.max(1, timeout / 2) * 1000,
@@ -30,7 +39,11 @@ export const runHeartbeat: StepRunner<HeartbeatStep, NodeContext> = async (step,
   } finally {
     clearInterval(timer);
   }
-  return { status: 'done', detail: `${count} heartbeat(s) while ${step.whileRunning} ran`, data: { count } };
+  return {
+    status: 'done',
+    detail: `${count} heartbeat(s) while ${step.whileRunning} ran${timedOut ? '; the lifecycle action timed out meanwhile' : ''}`,
+    data: { count, timedOut },
+  };
 };
 
 function unfinished(data: unknown): boolean {
