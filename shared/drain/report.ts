@@ -1,15 +1,6 @@
 // Human-readable plan and report tables (CLI output, logs).
+import { table } from '../format/table.ts';
 import type { DrainPlan, DrainReport, PodOutcome } from './types.ts';
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
-}
 
 export function formatPlan(plan: DrainPlan): string {
   const rows = plan.evictions.map((e, i) => [

@@ -3,6 +3,7 @@ import type { HandleReport, LifecycleOutcome, Outcome } from '../actions/types.t
 import type { DrainReport, UncordonResult } from '../drain/types.ts';
 import type { NodePlan } from './common.ts';
 import type { NodeEvent } from './plan-for.ts';
+import { drainSummary } from './runners/node.ts';
 import type { PlanReport, StepRecord } from './steps.ts';
 
 const dataOf = <T>(r: StepRecord | undefined) => r?.data as T | undefined;
@@ -40,7 +41,7 @@ export function handleReportOf(ev: NodeEvent, plan: NodePlan, run: PlanReport): 
   const summary =
     plan.steps.length === 0
       ? (plan.nothingBecause ?? 'nothing to do')
-      : `${nodeName ?? ev.instanceId}: ${drain ? summaryOf(drain) : (actions[actions.length - 1] ?? '')}`;
+      : `${nodeName ?? ev.instanceId}: ${drain ? drainSummary(drain) : (actions[actions.length - 1] ?? '')}`;
   return {
     kind: ev.kind,
     dedupKey: ev.dedupKey,
@@ -57,13 +58,6 @@ export function handleReportOf(ev: NodeEvent, plan: NodePlan, run: PlanReport): 
     ...(lifecycle ? { lifecycle } : {}),
     ...(crashed ? { error: crashed.detail } : plan.error ? { error: plan.error } : {}),
   };
-}
-
-function summaryOf(drain: DrainReport): string {
-  const evicted = drain.pods.filter((p) => p.outcome === 'evicted').length;
-  const blocked = drain.pods.filter((p) => p.outcome === 'blocked-by-pdb').length;
-  const state = drain.dryRun ? 'planned (dry run)' : drain.complete ? 'drained' : 'drain incomplete';
-  return `${state}: ${evicted} evicted, ${blocked} blocked by PDB, ${drain.plan.skipped.length} skipped`;
 }
 
 function lifecycleOf(run: PlanReport): LifecycleOutcome | undefined {

@@ -1,5 +1,6 @@
 // The rebalancer's report as a table for people (CLI, logs): per workload, zone counts before →
 // planned → after, moves planned / made / blocked and why.
+import { table } from '../format/table.ts';
 import type { RebalancerReport } from './run.ts';
 
 const counts = (c: Record<string, number> | undefined) =>
@@ -9,16 +10,6 @@ const counts = (c: Record<string, number> | undefined) =>
         .map(([, n]) => n)
         .join('/')
     : '-';
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
-}
 
 export function formatRebalanceReport(report: RebalancerReport): string {
   const zones = [
