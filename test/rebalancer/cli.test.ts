@@ -1,11 +1,11 @@
 // `spotguard rebalance` against the simulator through its kubeconfig: --dry-run prints the plan
 // and evicts nothing; a real run evicts the minimum and the table shows before → planned → after.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { main } from '../../cli/main.ts';
 import { type Simulator, startSimulator } from '../../sim/index.ts';
 import type { KObject } from '../../sim/k8s/store.ts';
 import { simulatorEnvironment } from '../../sim/lambda-bridge.ts';
 import { deployment, type Manifest, pdb } from '../e2e/harness.ts';
+import { runCli } from '../safety/support.ts';
 
 const ZONES = ['us-east-1a', 'us-east-1b', 'us-east-1c'];
 let sim: Simulator;
@@ -66,20 +66,7 @@ afterAll(async () => {
   await sim?.stop();
 });
 
-async function run(args: string[]) {
-  let out = '';
-  let err = '';
-  const code = await main(args, {
-    out: (t) => {
-      out += t;
-    },
-    err: (t) => {
-      err += t;
-    },
-    readStdin: async () => '',
-  });
-  return { code, out, err };
-}
+const run = runCli;
 
 it('--dry-run plans 3/3/0 → 2/2/2 and evicts nothing; the real run makes the 2 moves; again: nothing', async () => {
   const uids = running('web')
